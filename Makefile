@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# TERN: out-of-tree build of tern.ko and the project's entry points. `make help` lists them.
+
+KDIR ?= $(HOME)/.cache/tern/kernel/linux
+TERN_CACHE ?= $(HOME)/.cache/tern
+export PATH := $(TERN_CACHE)/bin:$(HOME)/.cargo/bin:$(PATH)
+export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+
+.PHONY: all module modules check vm demo kernel setup clean help kdir-check
+
+all: module
+
+module modules: kdir-check
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# One line per missing piece, naming the fix.
+kdir-check:
+	@test -f $(KDIR)/Makefile || { echo "tern: KDIR=$(KDIR) is not a kernel build tree: run 'make kernel' or pass KDIR=/path/to/linux"; exit 1; }
+	@test -f $(KDIR)/.config || { echo "tern: $(KDIR) is not configured: build it with kernel/tern.config ('make kernel')"; exit 1; }
+	@grep -q '^CONFIG_RUST=y' $(KDIR)/.config || { echo "tern: $(KDIR) lacks CONFIG_RUST=y: merge kernel/tern.config and rebuild"; exit 1; }
+	@grep -q '^CONFIG_DRM=y' $(KDIR)/.config || { echo "tern: $(KDIR) has DRM as a module or off; kernel::drm needs CONFIG_DRM=y: merge kernel/tern.config and rebuild"; exit 1; }
+	@grep -q '^CONFIG_DRM_ACCEL=y' $(KDIR)/.config || { echo "tern: $(KDIR) lacks CONFIG_DRM_ACCEL=y: merge kernel/tern.config and rebuild"; exit 1; }
+	@test -f $(KDIR)/rust/libkernel.rmeta || { echo "tern: $(KDIR) has no Rust metadata (rust/libkernel.rmeta): build the tree itself, not only its headers"; exit 1; }
+	@grep -q 'FEAT_COMPUTE_ACCEL' $(KDIR)/rust/kernel/drm/driver.rs || { echo "tern: $(KDIR) lacks the kernel/patches series (no FEAT_COMPUTE_ACCEL in rust/kernel/drm): apply kernel/patches/*.patch in series order and rebuild"; exit 1; }
+
+check:
+	bash scripts/check.sh
+
+demo:
+	bash scripts/demo.sh
+
+vm: module
+	cargo build --release --workspace --quiet
+	bash scripts/vm.sh $(if $(CMD),-- $(CMD))
+
+kernel:
+	bash scripts/setup.sh
+
+setup: kernel
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -f src/*.o src/.*.cmd src/*.rmeta
+
+help:
+	@echo 'TERN make targets:'
+	@echo '  make              build tern.ko against KDIR (default: the dev kernel in $(KDIR))'
+	@echo '  make check        set up, build, run host tests and guest tests in a VM'
+	@echo '  make demo         boot the VM with the device, load the driver, run a workload'
+	@echo '  make vm [CMD=..]  boot the dev kernel with the device attached: a shell, or run CMD'
+	@echo '  make kernel       provision the host and build the dev kernel (cached)'
+	@echo '  make clean        remove module build products'
+	@echo 'Variables: KDIR=/path/to/linux (a built 7.3 tree with kernel/tern.config and kernel/patches)'

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The TERN accelerator model. `docs/hardware.md` is its specification; QEMU attaches it with
+//! `vfio-user-pci`, and host tests drive [`device::Device`] directly the way a driver would.
+
+pub mod backend;
+pub mod device;
+pub mod dma;
+pub mod irq;
+pub mod pci_config;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# `make check`: set up, build everything, run the host tests and the guest tests, and end
+# with one line "N passed, N failed" over both.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$TERN_ROOT"
+
+step setup bash scripts/setup.sh || die "set-up failed"
+step module make -s module || die "the module does not build"
+step userspace cargo build --release --workspace --quiet || die "the workspace does not build"
+
+host_out=$TERN_CACHE/last-host-tests.txt
+step host-tests bash -c "cargo test --release --workspace 2>&1 | tee '$host_out'"
+host_rc=$?
+hp=$(grep -E '^test result:' "$host_out" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1/' | paste -sd+ | bc)
+hf=$(grep -E '^test result:' "$host_out" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\2/' | paste -sd+ | bc)
+hp=${hp:-0} hf=${hf:-0}
+[ $host_rc = 0 ] || [ "$hf" -gt 0 ] || hf=1 # a build failure counts as a failure
+echo "host: $hp passed, $hf failed"
+
+guest_out=$TERN_CACHE/last-guest-tests.txt
+step guest-tests bash -c "bash scripts/guest-test.sh ${FILTER:-} 2>&1 | tee '$guest_out'; exit \${PIPESTATUS[0]}"
+guest_rc=$?
+line=$(grep -E '^guest: [0-9]+ passed, [0-9]+ failed' "$guest_out" | tail -1)
+gp=$(echo "$line" | sed -nE 's/guest: ([0-9]+) passed.*/\1/p')
+gf=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p')
+gp=${gp:-0} gf=${gf:-0}
+[ $guest_rc = 0 ] || [ "$gf" -gt 0 ] || gf=1
+
+total_p=$((hp + gp)) total_f=$((hf + gf))
+[ $total_p -gt 0 ] || total_f=$((total_f + 1))
+echo "$total_p passed, $total_f failed"
+[ $total_f = 0 ]

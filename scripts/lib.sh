@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# Common helpers for TERN's provisioning and VM scripts. Source, do not run.
+
+TERN_ROOT=${TERN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+TERN_CACHE=${TERN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tern}
+mkdir -p "$TERN_CACHE"
+
+# Pinned versions: change here, and every step that depends on them reruns.
+TERN_KERNEL_PKG=linux-source-7.3
+TERN_BINDGEN_VERSION=0.73.2
+TERN_VNG_VERSION=1.42
+TERN_LLVM=19
+export LIBCLANG_PATH=/usr/lib/llvm-$TERN_LLVM/lib
+
+PREFIX_DIR=$TERN_CACHE/prefix
+VENV_DIR=$TERN_CACHE/venv
+KBUILD_DIR=$TERN_CACHE/kernel/linux
+export PATH="$TERN_CACHE/bin:$HOME/.cargo/bin:$PATH"
+
+log() { printf '[tern] %s\n' "$*" >&2; }
+die() { printf '[tern] error: %s\n' "$*" >&2; exit 1; }
+
+# step NAME CMD...: run CMD and print how long it took.
+step() {
+	local name=$1 t0 rc
+	shift
+	t0=$(date +%s.%N)
+	"$@"
+	rc=$?
+	printf '[tern] step %-18s %6.1f s%s\n' "$name" \
+		"$(echo "$(date +%s.%N) - $t0" | bc)" \
+		"$([ $rc -eq 0 ] || echo " (FAILED rc=$rc)")" >&2
+	return $rc
+}
+
+# stamp_ok NAME KEY: true when the step NAME last completed with inputs KEY.
+stamp_ok() { [ -f "$TERN_CACHE/stamps/$1" ] && [ "$(cat "$TERN_CACHE/stamps/$1")" = "$2" ]; }
+stamp_set() { mkdir -p "$TERN_CACHE/stamps"; printf '%s' "$2" >"$TERN_CACHE/stamps/$1"; }
+
+# Run as root, or through sudo when not root.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# Boot the TERN dev kernel under virtme-ng (TCG) with the TERN device model attached through
+# vfio-user-pci, and run a command in the guest (or a shell when none is given).
+#
+#   scripts/vm.sh [--timeout SECONDS] [--rundir DIR] [-- CMD...]
+#
+# The device model listens on a private socket in the run directory; the run directory is
+# shared read-write with the guest (as the same path), so guest commands can leave files for
+# the host there. Exit status: the guest command's, or 90 device model did not start, 91 QEMU
+# could not start or connect, 92 the guest hung and was killed.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+TIMEOUT=${TERN_VM_TIMEOUT:-900}
+RUNDIR=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--rundir) RUNDIR=$2; shift 2 ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+
+KIMAGE=${KIMAGE:-$KBUILD_DIR/arch/x86/boot/bzImage}
+EMU=${TERN_EMU:-$TERN_ROOT/target/release/tern-emu}
+[ -f "$KIMAGE" ] || die "no kernel at $KIMAGE: run 'make kernel'"
+[ -x "$EMU" ] || die "no device model at $EMU: run 'cargo build --release -p tern-emu'"
+command -v vng >/dev/null || die "virtme-ng not found: run scripts/setup.sh"
+
+own_rundir=0
+if [ -z "$RUNDIR" ]; then
+	RUNDIR=$(mktemp -d /tmp/tern-vm.XXXXXX)
+	own_rundir=1
+fi
+mkdir -p "$RUNDIR"
+SOCK=$RUNDIR/tern.sock
+rm -f "$SOCK"
+
+emu_pid=
+vm_pid=
+cleanup() {
+	[ -n "$vm_pid" ] && kill -KILL -- -"$vm_pid" 2>/dev/null
+	if [ -n "$emu_pid" ]; then
+		kill -TERM "$emu_pid" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$emu_pid" 2>/dev/null
+	fi
+	rm -f "$SOCK"
+	[ $own_rundir = 1 ] && rm -rf "$RUNDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$EMU" --socket "$SOCK" --log-level "${TERN_EMU_LOG:-info}" ${TERN_EMU_ARGS:-} >"$RUNDIR/emu.log" 2>&1 &
+emu_pid=$!
+for _ in $(seq 100); do
+	[ -S "$SOCK" ] && break
+	kill -0 "$emu_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if [ ! -S "$SOCK" ]; then
+	log "the device model did not start; its log:"
+	sed 's/^/  emu| /' "$RUNDIR/emu.log" >&2
+	exit 90
+fi
+
+# QEMU from the private prefix; the guest's RAM is shared memory, so DMA maps carry fds.
+DEV="{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$SOCK\"}}"
+vng_args=(--run "$KIMAGE" --disable-kvm --qemu "$TERN_CACHE/bin/qemu-system-x86_64"
+	--cpus "${TERN_VM_CPUS:-2}" --memory "${TERN_VM_MEM:-1G}" --rwdir "$RUNDIR"
+	--qemu-opts="-device '$DEV'")
+[ $# -gt 0 ] && vng_args+=(--exec "$*")
+
+if [ $# -eq 0 ]; then
+	vng "${vng_args[@]}"
+	exit $?
+fi
+setsid timeout --kill-after=10 "$TIMEOUT" vng "${vng_args[@]}" </dev/null 2>"$RUNDIR/vng.err" &
+vm_pid=$!
+wait "$vm_pid"
+rc=$?
+vm_pid=
+if [ $rc = 124 ] || [ $rc = 137 ]; then
+	log "the guest did not finish within $TIMEOUT s and was killed"
+	exit 92
+fi
+if grep -qiE 'vfio-user|qemu-system-x86_64: ' "$RUNDIR/vng.err"; then
+	log "QEMU could not start or could not attach the device:"
+	grep -iE 'qemu|vfio' "$RUNDIR/vng.err" | sed 's/^/  qemu| /' >&2
+	log "device model log:"
+	tail -20 "$RUNDIR/emu.log" | sed 's/^/  emu| /' >&2
+	exit 91
+fi
+[ -s "$RUNDIR/vng.err" ] && [ $rc != 0 ] && sed 's/^/  vng| /' "$RUNDIR/vng.err" >&2
+exit $rc
