@@ -4,7 +4,7 @@
 
 KDIR ?= $(HOME)/.cache/tern/kernel/linux
 TERN_CACHE ?= $(HOME)/.cache/tern
-export PATH := $(TERN_CACHE)/bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(TERN_CACHE)/bin:$(TERN_CACHE)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 
 .PHONY: all module modules check vm demo kernel setup clean help kdir-check

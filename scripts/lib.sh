@@ -15,7 +15,7 @@ export LIBCLANG_PATH=/usr/lib/llvm-$TERN_LLVM/lib
 PREFIX_DIR=$TERN_CACHE/prefix
 VENV_DIR=$TERN_CACHE/venv
 KBUILD_DIR=$TERN_CACHE/kernel/linux
-export PATH="$TERN_CACHE/bin:$HOME/.cargo/bin:$PATH"
+export PATH="$TERN_CACHE/bin:$VENV_DIR/bin:$HOME/.cargo/bin:$PATH"
 
 log() { printf '[tern] %s\n' "$*" >&2; }
 die() { printf '[tern] error: %s\n' "$*" >&2; exit 1; }

@@ -9,7 +9,7 @@ set -euo pipefail
 
 PREFIX_PKGS=(qemu-system-x86 virtiofsd)
 MIRROR=${TERN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-KEY="prefix-v2 ${PREFIX_PKGS[*]} $MIRROR"
+KEY="prefix-v3 ${PREFIX_PKGS[*]} $MIRROR"
 APTDIR=$TERN_CACHE/apt
 
 apt_private() {
@@ -60,8 +60,8 @@ fetch_kernel_source() {
 	(cd "$dest" && apt-get download -q "$TERN_KERNEL_PKG") || die "cannot download $TERN_KERNEL_PKG"
 }
 
-make_wrapper() { # NAME PATH-IN-PREFIX
-	local w=$TERN_CACHE/bin/$1
+make_wrapper() { # NAME PATH-IN-PREFIX [EXTRA-ARGS]
+	local w=$TERN_CACHE/bin/$1 extra=${3:-}
 	mkdir -p "$TERN_CACHE/bin"
 	cat >"$w" <<WRAP
 #!/bin/sh
@@ -69,7 +69,7 @@ make_wrapper() { # NAME PATH-IN-PREFIX
 P=$PREFIX_DIR
 exec "\$P/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \\
 	--library-path "\$P/usr/lib/x86_64-linux-gnu:\$P/lib/x86_64-linux-gnu:\$P/usr/lib/x86_64-linux-gnu/pulseaudio" \\
-	--argv0 $1 "\$P$2" "\$@"
+	--argv0 $1 "\$P$2" $extra "\$@"
 WRAP
 	chmod +x "$w"
 }
@@ -95,7 +95,8 @@ for deb in "$APTDIR"/cache/archives/*.deb; do
 done
 rm -rf "$PREFIX_DIR"
 mv "$PREFIX_DIR.new" "$PREFIX_DIR"
-make_wrapper qemu-system-x86_64 /usr/bin/qemu-system-x86_64
+make_wrapper qemu-system-x86_64 /usr/bin/qemu-system-x86_64 \
+	"-L \$P/usr/share/qemu -L \$P/usr/share/seabios -L \$P/usr/lib/ipxe/qemu"
 make_wrapper virtiofsd /usr/libexec/virtiofsd
 [ -x "$PREFIX_DIR/usr/libexec/virtiofsd" ] || make_wrapper virtiofsd /usr/bin/virtiofsd
 "$TERN_CACHE/bin/qemu-system-x86_64" --version | head -1 >&2

@@ -59,3 +59,81 @@ pub mod vectors {
         1 + q
     }
 }
+
+/// Firmware image format constants (`docs/hardware.md` 4.1).
+pub mod fw {
+    /// `'TFW1'`.
+    pub const MAGIC: u32 = u32::from_le_bytes(*b"TFW1");
+    /// Header version this hardware understands.
+    pub const HEADER_VERSION: u16 = 1;
+    /// Fixed part of the header.
+    pub const HEADER_FIXED: usize = 64;
+    /// Bytes per section table entry.
+    pub const SECTION_ENTRY: usize = 16;
+    /// Most sections in an image.
+    pub const MAX_SECTIONS: u32 = 16;
+    /// Largest image.
+    pub const MAX_IMAGE: u32 = 1 << 20;
+    /// Offset and length of the digest field.
+    pub const DIGEST_OFFSET: usize = 0x20;
+    /// Digest length (SHA-256).
+    pub const DIGEST_LEN: usize = 32;
+    /// Section type: decode table.
+    pub const SECTION_DECODE: u32 = 1;
+    /// Section type: build note.
+    pub const SECTION_NOTE: u32 = 2;
+    /// Size of the decode table section.
+    pub const DECODE_SIZE: u32 = 512;
+    /// Firmware ABI versions this hardware supports.
+    pub const HW_ABI_MIN: u16 = 1;
+    /// See [`HW_ABI_MIN`].
+    pub const HW_ABI_MAX: u16 = 1;
+}
+
+/// Boot ROM status codes (`BOOT_STATUS`, `docs/hardware.md` 4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum BootStatus {
+    /// No boot attempted since reset.
+    None = 0,
+    /// Image accepted.
+    Ok = 1,
+    /// Bad magic.
+    BadMagic = 2,
+    /// Unknown header version.
+    BadHeaderVersion = 3,
+    /// Sizes wrong.
+    BadSize = 4,
+    /// Digest mismatch.
+    BadDigest = 5,
+    /// No common ABI.
+    AbiUnsupported = 6,
+    /// Bad section table.
+    BadSection = 7,
+    /// No decode section.
+    MissingSection = 8,
+    /// Image unreadable.
+    DmaError = 9,
+    /// Boot requested while busy.
+    Busy = 10,
+}
+
+impl BootStatus {
+    /// Name as in the manual.
+    pub fn name(self) -> &'static str {
+        use BootStatus::*;
+        match self {
+            None => "NONE",
+            Ok => "OK",
+            BadMagic => "BAD_MAGIC",
+            BadHeaderVersion => "BAD_HEADER_VERSION",
+            BadSize => "BAD_SIZE",
+            BadDigest => "BAD_DIGEST",
+            AbiUnsupported => "ABI_UNSUPPORTED",
+            BadSection => "BAD_SECTION",
+            MissingSection => "MISSING_SECTION",
+            DmaError => "DMA_ERROR",
+            Busy => "BUSY",
+        }
+    }
+}
