@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 
 /// Use TERN accelerators.
 #[derive(Parser)]
-#[command(version, about, after_help = "Examples:\n  tern info\n  tern --device /dev/accel/accel1 info")]
+#[command(
+    version,
+    about,
+    after_help = "Examples:\n  tern info\n  tern --device /dev/accel/accel1 info"
+)]
 struct Cli {
     /// Device node (default: the first TERN device found in /sys/class/accel).
     #[arg(long, short, global = true)]
@@ -34,7 +38,10 @@ fn info(cli: &Cli) -> anyhow::Result<()> {
     let dev = open(cli)?;
     let v = dev.driver_version()?;
     println!("device:  {}", dev.path().display());
-    println!("driver:  {} {}.{}.{} ({})", v.name, v.version.0, v.version.1, v.version.2, v.desc);
+    println!(
+        "driver:  {} {}.{}.{} ({})",
+        v.name, v.version.0, v.version.1, v.version.2, v.desc
+    );
     Ok(())
 }
 

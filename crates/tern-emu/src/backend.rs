@@ -43,7 +43,11 @@ pub fn regions() -> Vec<ServerRegion> {
                 VFIO_PCI_BAR0_REGION_INDEX => (info.size, info.flags) = (pci::BAR0_SIZE, rw),
                 _ => {}
             }
-            ServerRegion { region_info: info, sparse_areas: Vec::new(), mmap_fd: None }
+            ServerRegion {
+                region_info: info,
+                sparse_areas: Vec::new(),
+                mmap_fd: None,
+            }
         })
         .collect()
 }
@@ -57,7 +61,11 @@ pub fn irqs() -> Vec<IrqInfo> {
                 count: u32::from(pci::MSIX_VECTORS),
                 flags: VFIO_IRQ_INFO_EVENTFD,
             },
-            _ => IrqInfo { index, count: 0, flags: 0 },
+            _ => IrqInfo {
+                index,
+                count: 0,
+                flags: 0,
+            },
         })
         .collect()
 }
@@ -65,9 +73,12 @@ pub fn irqs() -> Vec<IrqInfo> {
 impl ServerBackend for Backend {
     fn region_read(&mut self, region: u32, offset: u64, data: &mut [u8]) -> std::io::Result<()> {
         match region {
-            VFIO_PCI_CONFIG_REGION_INDEX => {
-                self.dev.config.lock().unwrap_or_else(|e| e.into_inner()).read(offset, data)
-            }
+            VFIO_PCI_CONFIG_REGION_INDEX => self
+                .dev
+                .config
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .read(offset, data),
             VFIO_PCI_BAR0_REGION_INDEX => self.dev.bar0_read(offset, data),
             _ => return Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
         }
@@ -76,9 +87,12 @@ impl ServerBackend for Backend {
 
     fn region_write(&mut self, region: u32, offset: u64, data: &[u8]) -> std::io::Result<()> {
         match region {
-            VFIO_PCI_CONFIG_REGION_INDEX => {
-                self.dev.config.lock().unwrap_or_else(|e| e.into_inner()).write(offset, data)
-            }
+            VFIO_PCI_CONFIG_REGION_INDEX => self
+                .dev
+                .config
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .write(offset, data),
             VFIO_PCI_BAR0_REGION_INDEX => self.dev.bar0_write(offset, data),
             _ => return Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
         }

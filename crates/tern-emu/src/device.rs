@@ -1,41 +1,138 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The TERN device: BAR0 registers and the state behind them.
+//! The TERN device: BAR0 registers and the state behind them (`docs/hardware.md` 2).
 
-use std::sync::Mutex;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Instant;
 
-use tern_hw::{pci, regs};
+use tern_hw::{BootStatus, caps, dev_status, pci, regs};
 
 use crate::dma::GuestMemory;
+use crate::faults::Faults;
 use crate::irq::Interrupts;
 use crate::pci_config::PciConfig;
+use crate::queue::Queue;
 
-/// Registers that hold state.
+/// Number of hardware queues.
+pub const QUEUES: usize = 4;
+
+/// Device-wide register state.
 #[derive(Default)]
-struct Regs {
-    scratch: u32,
+pub(crate) struct State {
+    pub dev_status: u32,
+    pub boot_status: u32,
+    pub fw: Option<tern_fw::Loaded>,
+    pub abi_select: u32,
+    pub boot_addr: u64,
+    pub boot_size: u32,
+    pub event_addr: u64,
+    pub ctx_table: u64,
+    pub ctx_count: u32,
+    pub scratch: u32,
+    pub crash_code: u32,
+    pub event_count: u32,
+    pub ts_hi: u32,
 }
 
-/// One TERN device.
-#[derive(Default)]
-pub struct Device {
+/// Everything the server thread and the queue workers share.
+pub struct Inner {
     /// PCI configuration space.
     pub config: Mutex<PciConfig>,
     /// MSI-X vectors.
     pub irqs: Interrupts,
     /// Guest memory reachable by DMA.
     pub mem: GuestMemory,
-    regs: Mutex<Regs>,
+    /// Fault injection knobs.
+    pub faults: Faults,
+    pub(crate) state: Mutex<State>,
+    pub(crate) queues: [Queue; QUEUES],
+    pub(crate) stop: AtomicBool,
+    start: Instant,
+}
+
+/// One TERN device with its queue worker threads (stopped on drop).
+pub struct Device {
+    inner: Arc<Inner>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Deref for Device {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        for q in &self.inner.queues {
+            q.wake();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
 }
 
 impl Device {
-    /// A device in its reset state.
+    /// A device in its reset state, queue workers started (they sleep until a doorbell).
     pub fn new() -> Self {
-        Self::default()
+        let inner = Arc::new(Inner {
+            config: Mutex::new(PciConfig::new()),
+            irqs: Interrupts::new(),
+            mem: GuestMemory::default(),
+            faults: Faults::default(),
+            state: Mutex::new(State::default()),
+            queues: std::array::from_fn(|_| Queue::default()),
+            stop: AtomicBool::new(false),
+            start: Instant::now(),
+        });
+        let workers = (0..QUEUES)
+            .map(|q| {
+                let inner = inner.clone();
+                std::thread::Builder::new()
+                    .name(format!("tern-q{q}"))
+                    .spawn(move || crate::queue::worker(&inner, q))
+                    .unwrap_or_else(|e| panic!("cannot start queue worker: {e}"))
+            })
+            .collect();
+        Device { inner, workers }
     }
 
-    /// Whole-device reset: registers to their reset values, interrupts disconnected.
+    /// A shared handle to the device state (for threads such as the control socket).
+    pub fn shared(&self) -> Arc<Inner> {
+        self.inner.clone()
+    }
+}
+
+impl Inner {
+    pub(crate) fn st(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Device clock in ns.
+    pub fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Whole-device reset (`docs/hardware.md` 10.2): jobs in flight end ABORTED, registers
+    /// return to reset values, the firmware is dropped.
     pub fn reset(&self) {
-        *self.regs.lock().unwrap_or_else(|e| e.into_inner()) = Regs::default();
+        for q in &self.queues {
+            q.reset_and_wait(self);
+            q.clear();
+        }
+        *self.st() = State::default();
+        log::info!("device reset");
     }
 
     /// The client went away: forget its memory and eventfds, reset.
@@ -46,28 +143,187 @@ impl Device {
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = PciConfig::new();
     }
 
+    /// Writes the event page (if set) and raises vector 0.
+    pub(crate) fn event(&self) {
+        let mut st = self.st();
+        st.event_count = st.event_count.wrapping_add(1);
+        if st.event_addr != 0 {
+            let mut page = [0u8; 24];
+            page[0..4].copy_from_slice(&st.boot_status.to_le_bytes());
+            page[4..8].copy_from_slice(&st.dev_status.to_le_bytes());
+            page[8..12].copy_from_slice(&st.crash_code.to_le_bytes());
+            page[12..16].copy_from_slice(&st.event_count.to_le_bytes());
+            page[16..24].copy_from_slice(&self.now().to_le_bytes());
+            if let Err(e) = self.mem.write(st.event_addr, &page) {
+                log::warn!("event page: {e}");
+            }
+        }
+        drop(st);
+        self.irqs.raise(tern_hw::vectors::EVENTS);
+    }
+
+    /// Firmware crash (`docs/hardware.md` 10.1).
+    pub fn crash(&self, code: u32) {
+        {
+            let mut st = self.st();
+            st.dev_status = (st.dev_status | dev_status::HALTED) & !dev_status::READY;
+            st.crash_code = code;
+        }
+        for q in &self.queues {
+            q.abort();
+        }
+        log::warn!("firmware crashed (code {code:#x})");
+        self.event();
+    }
+
+    fn boot(&self) {
+        let (addr, size) = {
+            let mut st = self.st();
+            if st.dev_status & (dev_status::BOOTING | dev_status::BOOTED) != 0 {
+                st.boot_status = BootStatus::Busy as u32;
+                drop(st);
+                self.event();
+                return;
+            }
+            st.dev_status |= dev_status::BOOTING;
+            (st.boot_addr, st.boot_size)
+        };
+        let result = crate::boot::boot_rom(self, addr, size);
+        {
+            let mut st = self.st();
+            st.dev_status &= !dev_status::BOOTING;
+            match result {
+                Ok(fw) => {
+                    st.boot_status = BootStatus::Ok as u32;
+                    st.dev_status |= dev_status::BOOTED;
+                    log::info!(
+                        "firmware {:#x} booted, ABI {}..{}",
+                        fw.version,
+                        fw.abi.0,
+                        fw.abi.1
+                    );
+                    st.fw = Some(fw);
+                }
+                Err(s) => {
+                    log::warn!("boot ROM refused the image: {}", s.name());
+                    st.boot_status = s as u32;
+                }
+            }
+        }
+        self.event();
+    }
+
+    fn select_abi(&self, v: u32) {
+        let mut st = self.st();
+        st.abi_select = v;
+        let ok = st.fw.as_ref().is_some_and(|fw| {
+            (u32::from(fw.abi.0)..=u32::from(fw.abi.1)).contains(&v)
+                && (u32::from(tern_hw::fw::HW_ABI_MIN)..=u32::from(tern_hw::fw::HW_ABI_MAX))
+                    .contains(&v)
+        });
+        if ok && st.dev_status & dev_status::HALTED == 0 {
+            st.dev_status |= dev_status::READY;
+        } else {
+            st.dev_status &= !dev_status::READY;
+        }
+    }
+
     /// Reads a 32-bit register. Unknown offsets read as zero.
     pub fn read32(&self, off: u64) -> u32 {
-        let r = self.regs.lock().unwrap_or_else(|e| e.into_inner());
+        if (regs::QUEUE_BASE..regs::QUEUE_BASE + regs::QUEUE_STRIDE * QUEUES as u64).contains(&off)
+        {
+            let q = ((off - regs::QUEUE_BASE) / regs::QUEUE_STRIDE) as usize;
+            return self.queues[q].read32((off - regs::QUEUE_BASE) % regs::QUEUE_STRIDE);
+        }
+        let mut st = self.st();
         match off {
             regs::ID => regs::ID_VALUE,
             regs::HW_VERSION => regs::HW_VERSION_VALUE,
-            regs::CAPS => 0,
-            regs::QUEUE_COUNT => 0,
-            regs::SCRATCH => r.scratch,
+            regs::CAPS => caps::ALL,
+            regs::QUEUE_COUNT => QUEUES as u32,
+            regs::DEV_STATUS => st.dev_status,
+            regs::BOOT_STATUS => st.boot_status,
+            regs::FW_VERSION => st.fw.as_ref().map_or(0, |f| f.version),
+            regs::FW_ABI => st
+                .fw
+                .as_ref()
+                .map_or(0, |f| u32::from(f.abi.0) << 16 | u32::from(f.abi.1)),
+            regs::SCRATCH => st.scratch,
+            regs::ABI_SELECT => st.abi_select,
+            regs::BOOT_ADDR_LO => st.boot_addr as u32,
+            regs::BOOT_ADDR_HI => (st.boot_addr >> 32) as u32,
+            regs::BOOT_SIZE => st.boot_size,
+            regs::EVENT_ADDR_LO => st.event_addr as u32,
+            regs::EVENT_ADDR_HI => (st.event_addr >> 32) as u32,
+            regs::CTX_TABLE_LO => st.ctx_table as u32,
+            regs::CTX_TABLE_HI => (st.ctx_table >> 32) as u32,
+            regs::CTX_COUNT => st.ctx_count,
+            regs::TIMESTAMP_LO => {
+                let t = self.now();
+                st.ts_hi = (t >> 32) as u32;
+                t as u32
+            }
+            regs::TIMESTAMP_HI => st.ts_hi,
             _ => 0,
         }
     }
 
     /// Writes a 32-bit register. Writes to read-only or unknown offsets are ignored.
     pub fn write32(&self, off: u64, val: u32) {
+        if (regs::DOORBELL_BASE..regs::DOORBELL_BASE + 4 * QUEUES as u64).contains(&off) {
+            let q = ((off - regs::DOORBELL_BASE) / 4) as usize;
+            let ready = self.st().dev_status & dev_status::READY != 0;
+            return self.queues[q].doorbell(val, ready);
+        }
+        if (regs::QUEUE_BASE..regs::QUEUE_BASE + regs::QUEUE_STRIDE * QUEUES as u64).contains(&off)
+        {
+            let q = ((off - regs::QUEUE_BASE) / regs::QUEUE_STRIDE) as usize;
+            return self.queues[q].write32(
+                self,
+                q,
+                (off - regs::QUEUE_BASE) % regs::QUEUE_STRIDE,
+                val,
+            );
+        }
+        let lo = |v: u64| (v & !0xffff_ffff) | u64::from(val);
+        let hi = |v: u64| (v & 0xffff_ffff) | u64::from(val) << 32;
         match off {
-            regs::SCRATCH => self.regs.lock().unwrap_or_else(|e| e.into_inner()).scratch = val,
+            regs::SCRATCH => self.st().scratch = val,
             regs::IRQ_RAISE => {
                 if val < u32::from(pci::MSIX_VECTORS) {
                     self.irqs.raise(val as u16);
                 }
             }
+            regs::ABI_SELECT => self.select_abi(val),
+            regs::BOOT_ADDR_LO => {
+                let mut st = self.st();
+                st.boot_addr = lo(st.boot_addr)
+            }
+            regs::BOOT_ADDR_HI => {
+                let mut st = self.st();
+                st.boot_addr = hi(st.boot_addr)
+            }
+            regs::BOOT_SIZE => self.st().boot_size = val,
+            regs::BOOT_CTRL if val & 1 != 0 => self.boot(),
+            regs::EVENT_ADDR_LO => {
+                let mut st = self.st();
+                st.event_addr = lo(st.event_addr)
+            }
+            regs::EVENT_ADDR_HI => {
+                let mut st = self.st();
+                st.event_addr = hi(st.event_addr)
+            }
+            regs::CTX_TABLE_LO => {
+                let mut st = self.st();
+                st.ctx_table = lo(st.ctx_table)
+            }
+            regs::CTX_TABLE_HI => {
+                let mut st = self.st();
+                st.ctx_table = hi(st.ctx_table)
+            }
+            regs::CTX_COUNT => self.st().ctx_count = val.min(regs::MAX_CONTEXTS),
+            regs::CTX_INVALIDATE => {} // translations are not cached across jobs
+            regs::RESET if val == regs::RESET_MAGIC => self.reset(),
             _ => log::debug!("bar0: write {val:#x} to {off:#x} ignored"),
         }
     }
@@ -76,51 +332,22 @@ impl Device {
     /// read as zero, as do the MSI-X table and PBA (QEMU emulates the table).
     pub fn bar0_read(&self, off: u64, data: &mut [u8]) {
         data.fill(0);
-        if data.len() == 4 && off % 4 == 0 && off < u64::from(pci::MSIX_TABLE_OFFSET) {
+        if data.len() == 4 && off.is_multiple_of(4) && !msix_area(off) {
             data.copy_from_slice(&self.read32(off).to_le_bytes());
         }
     }
 
-    /// A BAR0 write of any size; see [`Device::bar0_read`].
+    /// A BAR0 write of any size; see [`Inner::bar0_read`].
     pub fn bar0_write(&self, off: u64, data: &[u8]) {
-        if let Ok(b) = <[u8; 4]>::try_from(data) {
-            if off % 4 == 0 && off < u64::from(pci::MSIX_TABLE_OFFSET) {
-                self.write32(off, u32::from_le_bytes(b));
-            }
+        if let Ok(b) = <[u8; 4]>::try_from(data)
+            && off.is_multiple_of(4)
+            && !msix_area(off)
+        {
+            self.write32(off, u32::from_le_bytes(b));
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identity_registers() {
-        let d = Device::new();
-        assert_eq!(d.read32(regs::ID).to_le_bytes(), *b"TERN");
-        assert_eq!(d.read32(regs::HW_VERSION), 0x0001_0000);
-    }
-
-    #[test]
-    fn scratch_and_reset() {
-        let d = Device::new();
-        d.write32(regs::SCRATCH, 0xdead_beef);
-        assert_eq!(d.read32(regs::SCRATCH), 0xdead_beef);
-        d.write32(regs::ID, 0);
-        assert_eq!(d.read32(regs::ID), regs::ID_VALUE);
-        d.reset();
-        assert_eq!(d.read32(regs::SCRATCH), 0);
-    }
-
-    #[test]
-    fn odd_accesses_read_zero() {
-        let d = Device::new();
-        let mut b = [0xffu8; 2];
-        d.bar0_read(regs::ID, &mut b);
-        assert_eq!(b, [0, 0]);
-        let mut b = [0xffu8; 4];
-        d.bar0_read(1, &mut b);
-        assert_eq!(b, [0; 4]);
-    }
+fn msix_area(off: u64) -> bool {
+    (u64::from(pci::MSIX_TABLE_OFFSET)..u64::from(pci::MSIX_PBA_OFFSET) + 8).contains(&off)
 }

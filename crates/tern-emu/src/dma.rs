@@ -68,7 +68,11 @@ impl GuestMemory {
         if host == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        let w = Window { iova, len, host: host.cast() };
+        let w = Window {
+            iova,
+            len,
+            host: host.cast(),
+        };
         let mut ws = self.windows.write().unwrap_or_else(|e| e.into_inner());
         ws.retain(|o| o.iova + o.len <= iova || iova + len <= o.iova);
         ws.push(w);
@@ -85,7 +89,10 @@ impl GuestMemory {
 
     /// Removes every window.
     pub fn clear(&self) {
-        self.windows.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.windows
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     fn with_window<R>(
@@ -94,10 +101,16 @@ impl GuestMemory {
         len: usize,
         f: impl FnOnce(*mut u8) -> R,
     ) -> Result<R, DmaFault> {
-        let fault = DmaFault { addr, len: len as u64 };
+        let fault = DmaFault {
+            addr,
+            len: len as u64,
+        };
         let ws = self.windows.read().unwrap_or_else(|e| e.into_inner());
         let end = addr.checked_add(len as u64).ok_or(fault.clone())?;
-        let w = ws.iter().find(|w| addr >= w.iova && end <= w.iova + w.len).ok_or(fault)?;
+        let w = ws
+            .iter()
+            .find(|w| addr >= w.iova && end <= w.iova + w.len)
+            .ok_or(fault)?;
         // SAFETY: `addr - w.iova + len <= w.len` was checked above, so the pointer stays
         // inside the mapping, which lives as long as the read lock is held.
         Ok(f(unsafe { w.host.add((addr - w.iova) as usize) }))
@@ -123,7 +136,34 @@ impl GuestMemory {
 
 impl Clone for DmaFault {
     fn clone(&self) -> Self {
-        DmaFault { addr: self.addr, len: self.len }
+        DmaFault {
+            addr: self.addr,
+            len: self.len,
+        }
+    }
+}
+
+impl GuestMemory {
+    /// Copies `len` bytes from `src` to `dst` inside guest memory, one memcpy when both lie in
+    /// mapped windows.
+    pub fn copy(&self, dst: u64, src: u64, len: u64) -> Result<(), DmaFault> {
+        let ws = self.windows.read().unwrap_or_else(|e| e.into_inner());
+        let find = |a: u64| {
+            let end = a.checked_add(len)?;
+            ws.iter().find(|w| a >= w.iova && end <= w.iova + w.len)
+        };
+        let s = find(src).ok_or(DmaFault { addr: src, len })?;
+        let d = find(dst).ok_or(DmaFault { addr: dst, len })?;
+        // SAFETY: both ranges were checked to lie inside live mappings (held by the read
+        // lock); `copy` (memmove) tolerates overlap.
+        unsafe {
+            std::ptr::copy(
+                s.host.add((src - s.iova) as usize),
+                d.host.add((dst - d.iova) as usize),
+                len as usize,
+            )
+        };
+        Ok(())
     }
 }
 
@@ -156,7 +196,13 @@ mod tests {
     fn outside_window_faults() {
         let m = GuestMemory::default();
         m.map(0x10000, 0x1000, 0, Some(memfd(0x1000))).unwrap();
-        assert_eq!(m.write(0x10ffe, &[0; 4]), Err(DmaFault { addr: 0x10ffe, len: 4 }));
+        assert_eq!(
+            m.write(0x10ffe, &[0; 4]),
+            Err(DmaFault {
+                addr: 0x10ffe,
+                len: 4
+            })
+        );
         assert!(m.read(u64::MAX - 1, &mut [0; 4]).is_err());
         m.unmap(0x10000, 0x1000);
         assert!(m.read(0x10000, &mut [0; 1]).is_err());

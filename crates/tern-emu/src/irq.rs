@@ -28,7 +28,9 @@ impl Default for Interrupts {
 impl Interrupts {
     /// All vectors unconnected.
     pub fn new() -> Self {
-        Interrupts { vectors: Mutex::new((0..MSIX_VECTORS).map(|_| None).collect()) }
+        Interrupts {
+            vectors: Mutex::new((0..MSIX_VECTORS).map(|_| None).collect()),
+        }
     }
 
     /// Applies a SET_IRQS message. Returns `Err` with EINVAL for what the device lacks.
@@ -88,6 +90,10 @@ impl Interrupts {
 
     /// Disconnects all vectors (device reset, client gone).
     pub fn clear(&self) {
-        self.vectors.lock().unwrap_or_else(|e| e.into_inner()).iter_mut().for_each(|f| *f = None);
+        self.vectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter_mut()
+            .for_each(|f| *f = None);
     }
 }

@@ -3,7 +3,12 @@
 //! `vfio-user-pci`, and host tests drive [`device::Device`] directly the way a driver would.
 
 pub mod backend;
+pub mod boot;
 pub mod device;
 pub mod dma;
+pub mod engine;
+pub mod faults;
 pub mod irq;
+pub mod mmu;
 pub mod pci_config;
+pub mod queue;

@@ -35,7 +35,10 @@ impl Default for PciConfig {
 impl PciConfig {
     /// Configuration space at reset.
     pub fn new() -> Self {
-        let mut c = PciConfig { bytes: [0; CONFIG_SIZE], bar0: 0 };
+        let mut c = PciConfig {
+            bytes: [0; CONFIG_SIZE],
+            bar0: 0,
+        };
         c.put16(0x00, pci::VENDOR_ID);
         c.put16(0x02, pci::DEVICE_ID);
         c.put16(0x06, STATUS_CAP_LIST);
@@ -87,7 +90,9 @@ impl PciConfig {
     /// Writes `data` at `offset`, keeping read-only bits.
     pub fn write(&mut self, offset: u64, data: &[u8]) {
         for (i, &b) in data.iter().enumerate() {
-            let Some(off) = offset.checked_add(i as u64).map(|o| o as usize) else { return };
+            let Some(off) = offset.checked_add(i as u64).map(|o| o as usize) else {
+                return;
+            };
             match off {
                 o if (COMMAND..COMMAND + 2).contains(&o) => {
                     let mask = COMMAND_WRITABLE.to_le_bytes()[o - COMMAND];

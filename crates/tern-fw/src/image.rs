@@ -71,7 +71,10 @@ pub fn build(m: &Manifest) -> Vec<u8> {
     put16(&mut b, 0x0e, m.abi_max);
     put32(&mut b, 0x10, total as u32);
     put32(&mut b, 0x14, nsec as u32);
-    let sections = [(SECTION_DECODE, hdr, decode.len()), (SECTION_NOTE, hdr + decode.len(), note.len())];
+    let sections = [
+        (SECTION_DECODE, hdr, decode.len()),
+        (SECTION_NOTE, hdr + decode.len(), note.len()),
+    ];
     for (i, (ty, off, len)) in sections.iter().enumerate() {
         let e = HEADER_FIXED + SECTION_ENTRY * i;
         put32(&mut b, e, *ty);
@@ -120,7 +123,11 @@ pub fn check(image: &[u8], boot_size: u32) -> Result<Loaded, BootStatus> {
     let mut decode = None;
     for i in 0..nsec as usize {
         let e = HEADER_FIXED + SECTION_ENTRY * i;
-        let (ty, off, len) = (get32(image, e), get32(image, e + 4) as usize, get32(image, e + 8) as usize);
+        let (ty, off, len) = (
+            get32(image, e),
+            get32(image, e + 4) as usize,
+            get32(image, e + 8) as usize,
+        );
         let end = off.checked_add(len).ok_or(BootStatus::BadSection)?;
         if off < hdr || end > image.len() || get32(image, e + 12) != 0 {
             return Err(BootStatus::BadSection);
@@ -149,7 +156,11 @@ pub fn check(image: &[u8], boot_size: u32) -> Result<Loaded, BootStatus> {
         }
     }
     let decode = decode.ok_or(BootStatus::MissingSection)?;
-    Ok(Loaded { version: get32(image, 8), abi: (abi_min, abi_max), decode })
+    Ok(Loaded {
+        version: get32(image, 8),
+        abi: (abi_min, abi_max),
+        decode,
+    })
 }
 
 #[cfg(test)]
@@ -161,7 +172,13 @@ mod tests {
         for &o in tern_isa::Opcode::ALL {
             decode[o as usize] = o.engine_op().0;
         }
-        Manifest { version: 0x0100_0000, abi_min: 1, abi_max: 1, decode, note: "test".into() }
+        Manifest {
+            version: 0x0100_0000,
+            abi_min: 1,
+            abi_max: 1,
+            decode,
+            note: "test".into(),
+        }
     }
 
     fn redigest(mut b: Vec<u8>) -> Vec<u8> {
@@ -191,7 +208,10 @@ mod tests {
         assert_eq!(check(&b, n), Err(BootStatus::BadHeaderVersion));
         assert_eq!(check(&img, n + 1), Err(BootStatus::BadSize));
         assert_eq!(check(&img, 0), Err(BootStatus::BadSize));
-        assert_eq!(check(&img[..img.len() - 1], n - 1), Err(BootStatus::BadSize));
+        assert_eq!(
+            check(&img[..img.len() - 1], n - 1),
+            Err(BootStatus::BadSize)
+        );
         let mut b = img.clone();
         *b.last_mut().unwrap() ^= 1;
         assert_eq!(check(&b, n), Err(BootStatus::BadDigest));
@@ -203,7 +223,7 @@ mod tests {
         b[HEADER_FIXED + 8] = 0xff; // decode section length
         assert_eq!(check(&redigest(b), n), Err(BootStatus::BadSection));
         let mut b = img.clone();
-        b[HEADER_FIXED + 16 + 4] = HEADER_FIXED as u8 + 32; // note overlaps decode
+        b[HEADER_FIXED + 16 + 5] = 0; // note offset 0x260 -> 0x60: inside the decode table
         assert_eq!(check(&redigest(b), n), Err(BootStatus::BadSection));
         let mut b = img.clone();
         let dec = HEADER_FIXED + 32;

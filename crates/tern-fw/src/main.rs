@@ -19,17 +19,27 @@ fn usage() -> ! {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["build", src, "-o", out] => {
             let text = std::fs::read_to_string(src).with_context(|| format!("reading {src}"))?;
-            let m = tern_fw::parse(&text).with_context(|| format!("{src}"))?;
+            let m = tern_fw::parse(&text).with_context(|| src.to_string())?;
             let img = tern_fw::build(&m);
             let out = PathBuf::from(out);
             if let Some(dir) = out.parent() {
                 std::fs::create_dir_all(dir)?;
             }
             std::fs::write(&out, &img).with_context(|| format!("writing {}", out.display()))?;
-            println!("{}  {} ({} bytes)", hex(&tern_fw::digest(&img)), out.display(), img.len());
+            println!(
+                "{}  {} ({} bytes)",
+                hex(&tern_fw::digest(&img)),
+                out.display(),
+                img.len()
+            );
         }
         ["check", image] => {
             let img = std::fs::read(image).with_context(|| format!("reading {image}"))?;

@@ -45,7 +45,9 @@ pub fn parse(src: &str) -> Result<Manifest, SourceError> {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words[0] {
             "version" => {
-                let p: Vec<u32> = words.get(1).map_or(vec![], |v| v.split('.').filter_map(num).collect());
+                let p: Vec<u32> = words
+                    .get(1)
+                    .map_or(vec![], |v| v.split('.').filter_map(num).collect());
                 if words.len() != 2 || p.len() != 3 || p[0] > 255 || p[1] > 255 || p[2] > 0xffff {
                     return Err(err("expected 'version MAJOR.MINOR.PATCH'".into()));
                 }
@@ -70,7 +72,12 @@ pub fn parse(src: &str) -> Result<Manifest, SourceError> {
                     .ok_or_else(|| err(format!("unknown mnemonic '{}'", words[1])))?;
                 let eng = num(words[2])
                     .filter(|&v| v <= 0xffff && EngineOp(v as u16).opcode() == Some(op))
-                    .ok_or_else(|| err(format!("'{}' is not the engine operation of {}", words[2], words[1])))?;
+                    .ok_or_else(|| {
+                        err(format!(
+                            "'{}' is not the engine operation of {}",
+                            words[2], words[1]
+                        ))
+                    })?;
                 if decode[op as usize] != EngineOp::ILLEGAL {
                     return Err(err(format!("'{}' decoded twice", words[1])));
                 }
@@ -79,10 +86,19 @@ pub fn parse(src: &str) -> Result<Manifest, SourceError> {
             w => return Err(err(format!("unknown directive '{w}'"))),
         }
     }
-    let err = |msg: &str| SourceError { line: src.lines().count(), msg: msg.into() };
+    let err = |msg: &str| SourceError {
+        line: src.lines().count(),
+        msg: msg.into(),
+    };
     let version = version.ok_or_else(|| err("no 'version' line"))?;
     let (abi_min, abi_max) = abi.ok_or_else(|| err("no 'abi' line"))?;
-    Ok(Manifest { version, abi_min, abi_max, decode, note })
+    Ok(Manifest {
+        version,
+        abi_min,
+        abi_max,
+        decode,
+        note,
+    })
 }
 
 #[cfg(test)]
@@ -96,8 +112,18 @@ mod tests {
         assert_eq!(m.decode[1], 0x0102);
         assert_eq!(m.decode[0], EngineOp::ILLEGAL);
         assert_eq!(parse("version 1.2\n").unwrap_err().line, 1);
-        assert_eq!(parse("version 1.0.0\nabi 1 1\ndecode halt 0x0101\n").unwrap_err().line, 3);
-        assert_eq!(parse("version 1.0.0\nabi 1 1\ndecode hlt 0x0102\n").unwrap_err().line, 3);
+        assert_eq!(
+            parse("version 1.0.0\nabi 1 1\ndecode halt 0x0101\n")
+                .unwrap_err()
+                .line,
+            3
+        );
+        assert_eq!(
+            parse("version 1.0.0\nabi 1 1\ndecode hlt 0x0102\n")
+                .unwrap_err()
+                .line,
+            3
+        );
         assert!(parse("version 1.0.0\n").is_err());
         assert!(parse("abi 2 1\n").is_err());
         assert!(parse("bogus\n").is_err());

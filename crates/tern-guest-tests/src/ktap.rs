@@ -16,8 +16,10 @@ pub struct Test {
 
 /// Runs `tests` (those whose name contains `filter`), prints KTAP, returns the failure count.
 pub fn run(tests: &[Test], filter: Option<&str>) -> usize {
-    let selected: Vec<&Test> =
-        tests.iter().filter(|t| filter.is_none_or(|f| t.name.contains(f))).collect();
+    let selected: Vec<&Test> = tests
+        .iter()
+        .filter(|t| filter.is_none_or(|f| t.name.contains(f)))
+        .collect();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "KTAP version 1\n1..{}", selected.len());
     let _ = out.flush();

@@ -11,12 +11,30 @@ mod pci;
 use ktap::Test;
 
 const TESTS: &[Test] = &[
-    Test { name: "pci_function_present", run: pci::function_present },
-    Test { name: "pci_driver_bound", run: pci::driver_bound },
-    Test { name: "msix_interrupt_delivered", run: pci::msix_delivered },
-    Test { name: "accel_node_discovered", run: node::accel_node_discovered },
-    Test { name: "version_ioctl", run: node::version_ioctl },
-    Test { name: "open_wrong_node_refused", run: node::open_wrong_node_refused },
+    Test {
+        name: "pci_function_present",
+        run: pci::function_present,
+    },
+    Test {
+        name: "pci_driver_bound",
+        run: pci::driver_bound,
+    },
+    Test {
+        name: "msix_interrupt_delivered",
+        run: pci::msix_delivered,
+    },
+    Test {
+        name: "accel_node_discovered",
+        run: node::accel_node_discovered,
+    },
+    Test {
+        name: "version_ioctl",
+        run: node::version_ioctl,
+    },
+    Test {
+        name: "open_wrong_node_refused",
+        run: node::open_wrong_node_refused,
+    },
 ];
 
 fn main() {

@@ -7,9 +7,13 @@ use crate::ktap::{Outcome, check};
 
 pub fn accel_node_discovered() -> Outcome {
     let found = tern::discover();
-    check(!found.is_empty(), || "no TERN node in /sys/class/accel".into())?;
+    check(!found.is_empty(), || {
+        "no TERN node in /sys/class/accel".into()
+    })?;
     let p = &found[0];
-    check(p.starts_with("/dev/accel") && p.exists(), || format!("{} missing", p.display()))
+    check(p.starts_with("/dev/accel") && p.exists(), || {
+        format!("{} missing", p.display())
+    })
 }
 
 pub fn version_ioctl() -> Outcome {
@@ -24,6 +28,8 @@ pub fn open_wrong_node_refused() -> Outcome {
         Err(tern::Error::Ioctl { source, .. }) if source.raw_os_error() == Some(libc::ENOTTY) => {
             Ok(())
         }
-        other => Err(format!("opening /dev/null as a TERN device gave {other:?}, want ENOTTY")),
+        other => Err(format!(
+            "opening /dev/null as a TERN device gave {other:?}, want ENOTTY"
+        )),
     }
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use crate::ktap::{Outcome, check};
 
 fn read(p: PathBuf) -> String {
-    std::fs::read_to_string(&p).map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string(&p)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// The sysfs directory of the first TERN PCI function.
@@ -23,15 +25,19 @@ pub fn tern_function() -> Result<PathBuf, String> {
 pub fn function_present() -> Outcome {
     let d = tern_function()?;
     let class = read(d.join("class"));
-    check(class == format!("{:#08x}", tern_hw::pci::CLASS_CODE), || {
-        format!("{} has class {class}, want 0x120000", d.display())
-    })
+    check(
+        class == format!("{:#08x}", tern_hw::pci::CLASS_CODE),
+        || format!("{} has class {class}, want 0x120000", d.display()),
+    )
 }
 
 pub fn driver_bound() -> Outcome {
     let d = tern_function()?;
     let drv = std::fs::read_link(d.join("driver")).map_err(|_| "no driver bound".to_string())?;
-    let name = drv.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = drv
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     check(name == "tern", || format!("bound to '{name}', want 'tern'"))
 }
 
@@ -50,7 +56,10 @@ pub fn msix_counts() -> Result<Vec<u64>, String> {
                 .lines()
                 .find(|l| l.trim_start().starts_with(&format!("{irq}:")))
                 .map(|l| {
-                    l.split_whitespace().skip(1).map_while(|w| w.parse::<u64>().ok()).sum()
+                    l.split_whitespace()
+                        .skip(1)
+                        .map_while(|w| w.parse::<u64>().ok())
+                        .sum()
                 })
                 .unwrap_or(0)
         })
@@ -59,8 +68,17 @@ pub fn msix_counts() -> Result<Vec<u64>, String> {
 
 pub fn msix_delivered() -> Outcome {
     let counts = msix_counts()?;
-    check(counts.len() == usize::from(tern_hw::pci::MSIX_VECTORS), || {
-        format!("{} MSI-X vectors enabled, want {}", counts.len(), tern_hw::pci::MSIX_VECTORS)
-    })?;
-    check(counts.iter().sum::<u64>() >= 1, || format!("no interrupt delivered: {counts:?}"))
+    check(
+        counts.len() == usize::from(tern_hw::pci::MSIX_VECTORS),
+        || {
+            format!(
+                "{} MSI-X vectors enabled, want {}",
+                counts.len(),
+                tern_hw::pci::MSIX_VECTORS
+            )
+        },
+    )?;
+    check(counts.iter().sum::<u64>() >= 1, || {
+        format!("no interrupt delivered: {counts:?}")
+    })
 }

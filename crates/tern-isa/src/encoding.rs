@@ -35,7 +35,12 @@ pub enum DecodeError {
 impl Insn {
     /// An instruction from its parts.
     pub fn new(op: Opcode, r: [u8; 4], f: u8, imm: u32) -> Insn {
-        Insn { op: op as u8, r, f, imm }
+        Insn {
+            op: op as u8,
+            r,
+            f,
+            imm,
+        }
     }
 
     /// The instruction word.
@@ -53,7 +58,12 @@ impl Insn {
     pub fn split(w: u64) -> Insn {
         Insn {
             op: w as u8,
-            r: [(w >> 8) as u8 & 15, (w >> 12) as u8 & 15, (w >> 16) as u8 & 15, (w >> 20) as u8 & 15],
+            r: [
+                (w >> 8) as u8 & 15,
+                (w >> 12) as u8 & 15,
+                (w >> 16) as u8 & 15,
+                (w >> 20) as u8 & 15,
+            ],
             f: (w >> 24) as u8,
             imm: (w >> 32) as u32,
         }
@@ -64,7 +74,12 @@ impl Insn {
         let i = Insn::split(w);
         let op = Opcode::from_u8(i.op).ok_or(DecodeError::UnknownOpcode(i.op))?;
         let fl = op.fields();
-        let unused = |field| Err(DecodeError::UnusedField { op: op.mnemonic(), field });
+        let unused = |field| {
+            Err(DecodeError::UnusedField {
+                op: op.mnemonic(),
+                field,
+            })
+        };
         for (k, name) in ["a", "b", "c", "d"].into_iter().enumerate() {
             if !fl.regs[k] && i.r[k] != 0 {
                 return unused(name);
@@ -103,10 +118,16 @@ mod tests {
         let w = Insn::new(Opcode::Halt, [0, 0, 0, 0], 0, 1).encode();
         assert_eq!(
             Insn::decode(w),
-            Err(DecodeError::UnusedField { op: "halt", field: "imm" })
+            Err(DecodeError::UnusedField {
+                op: "halt",
+                field: "imm"
+            })
         );
         let w = Insn::new(Opcode::Add, [1, 2, 3, 4], 0, 0).encode();
-        assert!(matches!(Insn::decode(w), Err(DecodeError::UnusedField { field: "d", .. })));
+        assert!(matches!(
+            Insn::decode(w),
+            Err(DecodeError::UnusedField { field: "d", .. })
+        ));
         assert_eq!(Insn::decode(0xee), Err(DecodeError::UnknownOpcode(0xee)));
     }
 }

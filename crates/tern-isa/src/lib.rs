@@ -98,5 +98,8 @@ impl RedOp {
 
 /// Encodes a program into bytes.
 pub fn encode_program(insns: &[Insn]) -> Vec<u8> {
-    insns.iter().flat_map(|i| i.encode().to_le_bytes()).collect()
+    insns
+        .iter()
+        .flat_map(|i| i.encode().to_le_bytes())
+        .collect()
 }

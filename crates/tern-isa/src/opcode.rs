@@ -13,7 +13,11 @@ pub struct Fields {
 }
 
 const fn fields(regs: u8, f: bool, imm: bool) -> Fields {
-    Fields { regs: [regs & 1 != 0, regs & 2 != 0, regs & 4 != 0, regs & 8 != 0], f, imm }
+    Fields {
+        regs: [regs & 1 != 0, regs & 2 != 0, regs & 4 != 0, regs & 8 != 0],
+        f,
+        imm,
+    }
 }
 
 macro_rules! opcodes {

@@ -4,10 +4,20 @@
 //! Structs come from bindgen, never written by hand; ioctl request numbers are computed with
 //! the kernel's `_IOC` encoding because bindgen does not expand function-like macros.
 #![no_std]
-#![allow(non_camel_case_types, non_upper_case_globals, non_snake_case, missing_docs)]
+#![allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    missing_docs
+)]
 #![allow(clippy::all)]
 
-include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+/// The bindgen output, as generated (its layout checks use `unsafe` without comments).
+#[allow(clippy::undocumented_unsafe_blocks)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+}
+pub use generated::*;
 
 /// The kernel's `_IOC` encoding on x86 and arm64.
 pub const fn ioc(dir: u32, ty: u8, nr: u8, size: usize) -> u64 {

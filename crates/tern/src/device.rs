@@ -34,12 +34,18 @@ pub fn discover() -> Vec<PathBuf> {
 }
 
 fn discover_in(class: &Path, dev: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(class) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(class) else {
+        return Vec::new();
+    };
     let mut found: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .filter(|e| {
             let pci = e.path().join("device");
-            let id = |f: &str| std::fs::read_to_string(pci.join(f)).ok().map(|s| s.trim().to_owned());
+            let id = |f: &str| {
+                std::fs::read_to_string(pci.join(f))
+                    .ok()
+                    .map(|s| s.trim().to_owned())
+            };
             id("vendor").as_deref() == Some(&format!("{:#06x}", tern_hw::pci::VENDOR_ID))
                 && id("device").as_deref() == Some(&format!("{:#06x}", tern_hw::pci::DEVICE_ID))
         })
@@ -63,10 +69,17 @@ impl Device {
             .write(true)
             .open(path)
             .map_err(|e| Error::open(path.to_owned(), e))?;
-        let dev = Device { file, path: path.to_owned() };
+        let dev = Device {
+            file,
+            path: path.to_owned(),
+        };
         let v = dev.driver_version()?;
-        if v.name.as_bytes() != &uapi::DRM_TERN_DRIVER_NAME[..uapi::DRM_TERN_DRIVER_NAME.len() - 1] {
-            return Err(Error::NotTern { path: path.to_owned(), driver: v.name });
+        if v.name.as_bytes() != &uapi::DRM_TERN_DRIVER_NAME[..uapi::DRM_TERN_DRIVER_NAME.len() - 1]
+        {
+            return Err(Error::NotTern {
+                path: path.to_owned(),
+                driver: v.name,
+            });
         }
         Ok(dev)
     }
@@ -90,7 +103,12 @@ impl Device {
             desc: desc.as_mut_ptr().cast(),
             ..Default::default()
         };
-        ioctl(self.file.as_fd(), "DRM_IOCTL_VERSION", uapi::DRM_IOCTL_VERSION, &mut v)?;
+        ioctl(
+            self.file.as_fd(),
+            "DRM_IOCTL_VERSION",
+            uapi::DRM_IOCTL_VERSION,
+            &mut v,
+        )?;
         let text = |b: &[u8], n: usize| String::from_utf8_lossy(&b[..n.min(b.len())]).into_owned();
         Ok(DriverVersion {
             name: text(&name, v.name_len as usize),
@@ -118,7 +136,13 @@ mod tests {
         mk("accel2", "0x8086", "0x7e50");
         mk("accel3", "0x1234", "0x11e8");
         let found = discover_in(&t.join("class"), Path::new("/dev/accel"));
-        assert_eq!(found, [PathBuf::from("/dev/accel/accel0"), PathBuf::from("/dev/accel/accel1")]);
+        assert_eq!(
+            found,
+            [
+                PathBuf::from("/dev/accel/accel0"),
+                PathBuf::from("/dev/accel/accel1")
+            ]
+        );
         std::fs::remove_dir_all(&t).unwrap();
         assert!(discover_in(&t, Path::new("/dev/accel")).is_empty());
     }
@@ -133,6 +157,15 @@ mod tests {
     #[test]
     fn open_non_drm_file_is_an_ioctl_error() {
         let e = Device::open(Path::new("/dev/null")).unwrap_err();
-        assert!(matches!(e, Error::Ioctl { ioctl: "DRM_IOCTL_VERSION", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Ioctl {
+                    ioctl: "DRM_IOCTL_VERSION",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 }

@@ -9,7 +9,12 @@ use crate::error::{Error, Result};
 ///
 /// `T` must be the struct the ioctl number was built from (the uAPI crate derives both from
 /// the same header), so the kernel reads and writes exactly `size_of::<T>()` bytes of `arg`.
-pub(crate) fn ioctl<T>(fd: BorrowedFd<'_>, name: &'static str, request: u64, arg: &mut T) -> Result<()> {
+pub(crate) fn ioctl<T>(
+    fd: BorrowedFd<'_>,
+    name: &'static str,
+    request: u64,
+    arg: &mut T,
+) -> Result<()> {
     loop {
         // SAFETY: `arg` is a valid, exclusively borrowed `T` for the whole call, and `request`
         // encodes `size_of::<T>()`, so the kernel stays inside it. Pointers inside `T` (if
@@ -21,7 +26,12 @@ pub(crate) fn ioctl<T>(fd: BorrowedFd<'_>, name: &'static str, request: u64, arg
         let e = std::io::Error::last_os_error();
         match e.raw_os_error() {
             Some(libc::EINTR) | Some(libc::EAGAIN) => continue,
-            _ => return Err(Error::Ioctl { ioctl: name, source: e }),
+            _ => {
+                return Err(Error::Ioctl {
+                    ioctl: name,
+                    source: e,
+                });
+            }
         }
     }
 }

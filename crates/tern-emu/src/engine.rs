@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The execution engine: runs one job's program in its address space
+//! (`docs/hardware.md` 8). Opcodes reach an operation only through the firmware's decode
+//! table.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tern_isa::{BinOp, EngineOp, F_I32, INSN_BYTES, Insn, Opcode, RedOp, UnOp};
+
+use crate::mmu::{AddressSpace, MmuFault};
+
+/// Most elements one instruction may touch.
+pub const MAX_ELEMS: u64 = 1 << 26;
+/// Largest GEMM operand, in elements.
+pub const MAX_GEMM_ELEMS: u64 = 1 << 24;
+
+/// How a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// `HALT` or end of program.
+    Ok,
+    /// Translation fault.
+    Fault(MmuFault),
+    /// Illegal instruction at this index.
+    Illegal(u32),
+    /// Budget exhausted.
+    Watchdog,
+    /// Stopped by a reset.
+    Aborted,
+}
+
+/// What a job needs besides its address space.
+pub struct Env<'a> {
+    /// The firmware's decode table.
+    pub decode: &'a [u16; 256],
+    /// Instruction budget.
+    pub budget: u32,
+    /// Set by a reset: stop at the next instruction.
+    pub abort: &'a AtomicBool,
+    /// Device clock in ns.
+    pub now: &'a dyn Fn() -> u64,
+}
+
+enum Stop {
+    Fault(MmuFault),
+    Illegal,
+}
+
+impl From<MmuFault> for Stop {
+    fn from(f: MmuFault) -> Self {
+        Stop::Fault(f)
+    }
+}
+
+/// Runs `program` (instruction words) to completion.
+pub fn run(space: &mut AddressSpace<'_>, program: &[u64], env: &Env<'_>) -> Outcome {
+    let mut r = [0u64; 16];
+    let mut pc: u64 = 0;
+    let mut budget = env.budget;
+    while let Some(&word) = program.get(pc as usize) {
+        if env.abort.load(Ordering::Relaxed) {
+            return Outcome::Aborted;
+        }
+        if budget == 0 {
+            return Outcome::Watchdog;
+        }
+        budget -= 1;
+        let i = Insn::split(word);
+        let Some(op) = EngineOp(env.decode[i.op as usize]).opcode() else {
+            return Outcome::Illegal(pc as u32);
+        };
+        if !fields_ok(op, &i) {
+            return Outcome::Illegal(pc as u32);
+        }
+        match step(space, &mut r, op, &i, pc, env) {
+            Ok(Some(next)) => pc = next,
+            Ok(None) => return Outcome::Ok,
+            Err(Stop::Fault(f)) => return Outcome::Fault(f),
+            Err(Stop::Illegal) => return Outcome::Illegal(pc as u32),
+        }
+        r[0] = 0;
+    }
+    Outcome::Ok
+}
+
+fn fields_ok(op: Opcode, i: &Insn) -> bool {
+    let f = op.fields();
+    (0..4).all(|k| f.regs[k] || i.r[k] == 0) && (f.f || i.f == 0) && (f.imm || i.imm == 0)
+}
+
+fn branch(pc: u64, i: &Insn) -> u64 {
+    pc.wrapping_add(1).wrapping_add(i.simm() as u64)
+}
+
+/// Executes one instruction; returns the next pc, or None for HALT.
+fn step(
+    s: &mut AddressSpace<'_>,
+    r: &mut [u64; 16],
+    op: Opcode,
+    i: &Insn,
+    pc: u64,
+    env: &Env<'_>,
+) -> Result<Option<u64>, Stop> {
+    let [a, b, c, d] = i.r.map(usize::from);
+    let next = pc + 1;
+    match op {
+        Opcode::Nop => {}
+        Opcode::Halt => return Ok(None),
+        Opcode::Li => r[a] = i.simm() as u64,
+        Opcode::Lih => r[a] = (r[a] & 0xffff_ffff) | u64::from(i.imm) << 32,
+        Opcode::Add => r[a] = r[b].wrapping_add(r[c]),
+        Opcode::Sub => r[a] = r[b].wrapping_sub(r[c]),
+        Opcode::Mul => r[a] = r[b].wrapping_mul(r[c]),
+        Opcode::Addi => r[a] = r[b].wrapping_add(i.simm() as u64),
+        Opcode::Shl => r[a] = r[b] << (i.imm & 63),
+        Opcode::Jmp => return Ok(Some(branch(pc, i))),
+        Opcode::Bnz => return Ok(Some(if r[a] != 0 { branch(pc, i) } else { next })),
+        Opcode::Bz => return Ok(Some(if r[a] == 0 { branch(pc, i) } else { next })),
+        Opcode::Blt => return Ok(Some(if r[a] < r[b] { branch(pc, i) } else { next })),
+        Opcode::Ld => {
+            let va = r[b].wrapping_add(i.simm() as u64);
+            if !va.is_multiple_of(8) {
+                return Err(Stop::Illegal);
+            }
+            let mut v = [0u8; 8];
+            s.read(va, &mut v)?;
+            r[a] = u64::from_le_bytes(v);
+        }
+        Opcode::St => {
+            let va = r[b].wrapping_add(i.simm() as u64);
+            if !va.is_multiple_of(8) {
+                return Err(Stop::Illegal);
+            }
+            s.write(va, &r[a].to_le_bytes())?;
+        }
+        Opcode::Ts => {
+            if !r[a].is_multiple_of(8) {
+                return Err(Stop::Illegal);
+            }
+            s.write(r[a], &(env.now)().to_le_bytes())?;
+        }
+        Opcode::Copy => {
+            let len = r[c];
+            if len > MAX_ELEMS * 4 {
+                return Err(Stop::Illegal);
+            }
+            let (dst, src) = (r[a], r[b]);
+            if len > 0 && dst < src.saturating_add(len) && src < dst.saturating_add(len) {
+                return Err(Stop::Illegal);
+            }
+            s.copy(dst, src, len)?;
+        }
+        Opcode::Fill => {
+            let n = elems(r[c])?;
+            aligned(&[r[a]])?;
+            s.pieces(r[a], n * 4, true)?;
+            let pattern = (r[b] as u32).to_le_bytes();
+            let chunk: Vec<u8> = pattern
+                .iter()
+                .copied()
+                .cycle()
+                .take(CHUNK.min(n as usize * 4))
+                .collect();
+            let mut off = 0;
+            while off < n * 4 {
+                let len = (n * 4 - off).min(chunk.len() as u64);
+                s.write(r[a] + off, &chunk[..len as usize])?;
+                off += len;
+            }
+        }
+        Opcode::Ew | Opcode::Ews => {
+            let n = elems(r[d])?;
+            let i32t = i.f & F_I32 != 0;
+            let bop = BinOp::from_bits(i.f & 0x0f)
+                .filter(|_| i.f & 0x70 == 0)
+                .ok_or(Stop::Illegal)?;
+            if i32t && bop == BinOp::Div {
+                return Err(Stop::Illegal);
+            }
+            let scalar = (op == Opcode::Ews).then_some(r[c] as u32);
+            let srcs: Vec<u64> = if scalar.is_some() {
+                vec![r[b]]
+            } else {
+                vec![r[b], r[c]]
+            };
+            aligned(&[r[a], r[b]])?;
+            aligned(&srcs)?;
+            check_ranges(s, r[a], &srcs, n)?;
+            elementwise(s, r[a], &srcs, n, |x| {
+                let y = scalar.unwrap_or(x.get(1).copied().unwrap_or(0));
+                if i32t {
+                    bin_i32(bop, x[0], y)
+                } else {
+                    bin_f32(bop, x[0], y)
+                }
+            })?;
+        }
+        Opcode::Ewu => {
+            let n = elems(r[d])?;
+            let i32t = i.f & F_I32 != 0;
+            let uop = UnOp::from_bits(i.f & 0x0f)
+                .filter(|_| i.f & 0x70 == 0)
+                .ok_or(Stop::Illegal)?;
+            if i32t && uop == UnOp::Sqrt {
+                return Err(Stop::Illegal);
+            }
+            aligned(&[r[a], r[b]])?;
+            check_ranges(s, r[a], &[r[b]], n)?;
+            elementwise(s, r[a], &[r[b]], n, |x| {
+                if i32t {
+                    un_i32(uop, x[0])
+                } else {
+                    un_f32(uop, x[0])
+                }
+            })?;
+        }
+        Opcode::Red => {
+            let n = elems(r[d])?;
+            if n == 0 {
+                return Err(Stop::Illegal);
+            }
+            let i32t = i.f & F_I32 != 0;
+            let rop = RedOp::from_bits(i.f & 0x0f)
+                .filter(|_| i.f & 0x70 == 0)
+                .ok_or(Stop::Illegal)?;
+            aligned(&[r[a], r[b]])?;
+            check_ranges(s, r[a], &[r[b]], 1)?;
+            s.pieces(r[b], n * 4, false)?;
+            let mut acc: Option<u32> = None;
+            let mut buf = vec![0u8; CHUNK.min(n as usize * 4)];
+            let mut off = 0;
+            while off < n * 4 {
+                let len = (n * 4 - off).min(buf.len() as u64) as usize;
+                s.read(r[b] + off, &mut buf[..len])?;
+                for w in buf[..len].chunks_exact(4) {
+                    let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                    acc = Some(match acc {
+                        None => x,
+                        Some(a) if i32t => reduce_i32(rop, a, x),
+                        Some(a) => reduce_f32(rop, a, x),
+                    });
+                }
+                off += len as u64;
+            }
+            s.write(r[a], &acc.unwrap_or(0).to_le_bytes())?;
+        }
+        Opcode::Gemm => {
+            if d > 13 || i.f & !1 != 0 {
+                return Err(Stop::Illegal);
+            }
+            gemm(
+                s,
+                r[a],
+                r[b],
+                r[c],
+                (r[d], r[d + 1], r[d + 2]),
+                i.f & 1 != 0,
+            )?;
+        }
+    }
+    Ok(Some(next))
+}
+
+const CHUNK: usize = 64 * 1024;
+
+fn elems(n: u64) -> Result<u64, Stop> {
+    if n > MAX_ELEMS {
+        Err(Stop::Illegal)
+    } else {
+        Ok(n)
+    }
+}
+
+fn aligned(vas: &[u64]) -> Result<(), Stop> {
+    if vas.iter().all(|v| v % 4 == 0) {
+        Ok(())
+    } else {
+        Err(Stop::Illegal)
+    }
+}
+
+/// Translates every operand page before anything is written.
+fn check_ranges(s: &mut AddressSpace<'_>, dst: u64, srcs: &[u64], n: u64) -> Result<(), Stop> {
+    for &src in srcs {
+        s.pieces(src, n * 4, false)?;
+    }
+    s.pieces(dst, n * 4, true)?;
+    Ok(())
+}
+
+fn elementwise(
+    s: &mut AddressSpace<'_>,
+    dst: u64,
+    srcs: &[u64],
+    n: u64,
+    f: impl Fn(&[u32]) -> u32,
+) -> Result<(), Stop> {
+    let total = n * 4;
+    let mut ins: Vec<Vec<u8>> = srcs
+        .iter()
+        .map(|_| vec![0u8; CHUNK.min(total as usize)])
+        .collect();
+    let mut out = vec![0u8; CHUNK.min(total as usize)];
+    let mut off = 0;
+    while off < total {
+        let len = (total - off).min(CHUNK as u64) as usize;
+        for (buf, &src) in ins.iter_mut().zip(srcs) {
+            s.read(src + off, &mut buf[..len])?;
+        }
+        let mut x = [0u32; 2];
+        for k in (0..len).step_by(4) {
+            for (j, buf) in ins.iter().enumerate() {
+                x[j] = u32::from_le_bytes([buf[k], buf[k + 1], buf[k + 2], buf[k + 3]]);
+            }
+            out[k..k + 4].copy_from_slice(&f(&x[..ins.len()]).to_le_bytes());
+        }
+        s.write(dst + off, &out[..len])?;
+        off += len as u64;
+    }
+    Ok(())
+}
+
+fn bin_f32(op: BinOp, a: u32, b: u32) -> u32 {
+    let (a, b) = (f32::from_bits(a), f32::from_bits(b));
+    match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::Div => a / b,
+        BinOp::Max => a.max(b),
+        BinOp::Min => a.min(b),
+    }
+    .to_bits()
+}
+
+fn bin_i32(op: BinOp, a: u32, b: u32) -> u32 {
+    let (a, b) = (a as i32, b as i32);
+    (match op {
+        BinOp::Add => a.wrapping_add(b),
+        BinOp::Sub => a.wrapping_sub(b),
+        BinOp::Mul => a.wrapping_mul(b),
+        BinOp::Div => 0, // refused before execution
+        BinOp::Max => a.max(b),
+        BinOp::Min => a.min(b),
+    }) as u32
+}
+
+fn un_f32(op: UnOp, x: u32) -> u32 {
+    let x = f32::from_bits(x);
+    match op {
+        UnOp::Neg => -x,
+        UnOp::Abs => x.abs(),
+        UnOp::Relu => x.max(0.0),
+        UnOp::Sqrt => x.sqrt(),
+    }
+    .to_bits()
+}
+
+fn un_i32(op: UnOp, x: u32) -> u32 {
+    let x = x as i32;
+    (match op {
+        UnOp::Neg => x.wrapping_neg(),
+        UnOp::Abs => x.wrapping_abs(),
+        UnOp::Relu => x.max(0),
+        UnOp::Sqrt => 0, // refused before execution
+    }) as u32
+}
+
+fn reduce_f32(op: RedOp, a: u32, x: u32) -> u32 {
+    let (a, x) = (f32::from_bits(a), f32::from_bits(x));
+    match op {
+        RedOp::Sum => a + x,
+        RedOp::Max => a.max(x),
+        RedOp::Min => a.min(x),
+    }
+    .to_bits()
+}
+
+fn reduce_i32(op: RedOp, a: u32, x: u32) -> u32 {
+    let (a, x) = (a as i32, x as i32);
+    (match op {
+        RedOp::Sum => a.wrapping_add(x),
+        RedOp::Max => a.max(x),
+        RedOp::Min => a.min(x),
+    }) as u32
+}
+
+fn read_f32s(s: &mut AddressSpace<'_>, va: u64, n: u64) -> Result<Vec<f32>, Stop> {
+    let mut b = vec![0u8; n as usize * 4];
+    s.read(va, &mut b)?;
+    Ok(b.chunks_exact(4)
+        .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        .collect())
+}
+
+fn gemm(
+    s: &mut AddressSpace<'_>,
+    c_va: u64,
+    a_va: u64,
+    b_va: u64,
+    (m, n, k): (u64, u64, u64),
+    acc: bool,
+) -> Result<(), Stop> {
+    let ok = |x: u64, y: u64| x.checked_mul(y).is_some_and(|p| p <= MAX_GEMM_ELEMS);
+    if m == 0 || n == 0 || k == 0 || !ok(m, n) || !ok(m, k) || !ok(k, n) {
+        return Err(Stop::Illegal);
+    }
+    aligned(&[a_va, b_va, c_va])?;
+    s.pieces(a_va, m * k * 4, false)?;
+    s.pieces(b_va, k * n * 4, false)?;
+    s.pieces(c_va, m * n * 4, true)?;
+    let a = read_f32s(s, a_va, m * k)?;
+    let b = read_f32s(s, b_va, k * n)?;
+    let mut c = if acc {
+        read_f32s(s, c_va, m * n)?
+    } else {
+        vec![0.0f32; (m * n) as usize]
+    };
+    let (m, n, k) = (m as usize, n as usize, k as usize);
+    // i-k-j order: each C element still sums its products in k order, one rounding each.
+    for i in 0..m {
+        let row = &mut c[i * n..(i + 1) * n];
+        for kk in 0..k {
+            let aik = a[i * k + kk];
+            let brow = &b[kk * n..(kk + 1) * n];
+            for (cj, &bj) in row.iter_mut().zip(brow) {
+                *cj += aik * bj;
+            }
+        }
+    }
+    let bytes: Vec<u8> = c.iter().flat_map(|x| x.to_le_bytes()).collect();
+    s.write(c_va, &bytes)?;
+    Ok(())
+}
+
+/// Splits program bytes into instruction words.
+pub fn words(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks_exact(INSN_BYTES)
+        .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
+        .collect()
+}

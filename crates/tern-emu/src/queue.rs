@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Hardware queues (`docs/hardware.md` 5): registers, doorbells, and the worker thread that
+//! runs descriptors and writes completions. A worker sleeps on a condition variable until a
+//! doorbell, so an idle device burns no CPU.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use tern_hw::queue::{self as hq, Descriptor, Record, qerr, status};
+use tern_hw::regs::q as r;
+use tern_hw::{dev_status, vectors};
+
+use crate::device::Inner;
+use crate::engine::{self, Env, Outcome};
+use crate::mmu::AddressSpace;
+
+/// Queue registers and progress.
+#[derive(Default)]
+pub(crate) struct QState {
+    ring: u64,
+    size: u32,
+    compl: u64,
+    enabled: bool,
+    error: u32,
+    head: u32,
+    tail: u32,
+    /// A job was taken and has not completed.
+    running: bool,
+}
+
+/// One hardware queue.
+#[derive(Default)]
+pub struct Queue {
+    st: Mutex<QState>,
+    cv: Condvar,
+    abort: AtomicBool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QState> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn wake(&self) {
+        self.cv.notify_all();
+    }
+
+    /// Ends the running job with ABORTED (reset, crash), keeps the queue's registers.
+    pub(crate) fn abort(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Queue reset: abort the running job, wait for its record, disable the queue.
+    pub(crate) fn reset_and_wait(&self, _dev: &Inner) {
+        self.abort.store(true, Ordering::SeqCst);
+        let mut st = self.lock();
+        st.enabled = false;
+        self.cv.notify_all();
+        while st.running {
+            st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        self.abort.store(false, Ordering::SeqCst);
+    }
+
+    /// Back to reset values (device reset).
+    pub(crate) fn clear(&self) {
+        *self.lock() = QState::default();
+    }
+
+    pub(crate) fn read32(&self, off: u64) -> u32 {
+        let st = self.lock();
+        match off {
+            r::RING_LO => st.ring as u32,
+            r::RING_HI => (st.ring >> 32) as u32,
+            r::RING_SIZE => st.size,
+            r::COMPL_LO => st.compl as u32,
+            r::COMPL_HI => (st.compl >> 32) as u32,
+            r::CTRL => u32::from(st.enabled),
+            r::STATUS => {
+                (if st.enabled { r::STATUS_ENABLED } else { 0 })
+                    | (if st.error != 0 { r::STATUS_ERROR } else { 0 })
+            }
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn write32(&self, dev: &Inner, q: usize, off: u64, val: u32) {
+        if off == r::CTRL && val & r::CTRL_RESET != 0 {
+            self.reset_and_wait(dev);
+            self.lock().error = 0;
+            log::info!("queue {q}: reset");
+            return;
+        }
+        let mut st = self.lock();
+        let lo = |v: u64| (v & !0xffff_ffff) | u64::from(val);
+        let hi = |v: u64| (v & 0xffff_ffff) | u64::from(val) << 32;
+        if st.enabled && off != r::CTRL {
+            log::debug!("queue {q}: register {off:#x} written while enabled, ignored");
+            return;
+        }
+        match off {
+            r::RING_LO => st.ring = lo(st.ring),
+            r::RING_HI => st.ring = hi(st.ring),
+            r::RING_SIZE => st.size = val,
+            r::COMPL_LO => st.compl = lo(st.compl),
+            r::COMPL_HI => st.compl = hi(st.compl),
+            r::CTRL if val & r::CTRL_ENABLE == 0 => st.enabled = false,
+            r::CTRL if !st.enabled => {
+                let ready = dev.st().dev_status & dev_status::READY != 0;
+                let ok = ready
+                    && st.size.is_power_of_two()
+                    && (r::MIN_ENTRIES..=r::MAX_ENTRIES).contains(&st.size)
+                    && st.ring.is_multiple_of(64)
+                    && st.compl.is_multiple_of(64)
+                    && st.ring != 0
+                    && st.compl != 0;
+                if !ok {
+                    st.error = qerr::BAD_CONFIG;
+                    log::warn!(
+                        "queue {q}: enable refused (ready={ready}, size={}, ring={:#x}, compl={:#x})",
+                        st.size,
+                        st.ring,
+                        st.compl
+                    );
+                    return;
+                }
+                st.head = 0;
+                st.tail = 0;
+                st.error = 0;
+                if dev.mem.write(st.compl, &[0u8; 16]).is_err() {
+                    st.error = qerr::COMPL_DMA;
+                    return;
+                }
+                st.enabled = true;
+                log::debug!("queue {q}: enabled, {} entries", st.size);
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn doorbell(&self, tail: u32, ready: bool) {
+        let mut st = self.lock();
+        if !st.enabled || !ready || tail >= st.size {
+            log::debug!(
+                "doorbell {tail} ignored (enabled={}, ready={ready}, size={})",
+                st.enabled,
+                st.size
+            );
+            return;
+        }
+        st.tail = tail;
+        self.cv.notify_all();
+    }
+}
+
+/// The worker of queue `q`: waits for work, runs descriptors in ring order, completes them.
+pub(crate) fn worker(dev: &Inner, q: usize) {
+    let queue = &dev.queues[q];
+    loop {
+        let mut st = queue.lock();
+        let has_work = |st: &QState| st.enabled && st.error == 0 && st.head != st.tail;
+        while !dev.stop.load(Ordering::SeqCst) && !has_work(&st) {
+            st = queue.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if dev.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let (ring, compl, head, size) = (st.ring, st.compl, st.head, st.size);
+        st.running = true;
+        drop(st);
+
+        let mut raw = [0u8; hq::DESC_SIZE];
+        let desc = match dev
+            .mem
+            .read(ring + u64::from(head) * hq::DESC_SIZE as u64, &mut raw)
+        {
+            Ok(()) => Descriptor::from_bytes(&raw),
+            Err(e) => {
+                log::warn!("queue {q}: {e}");
+                fail_queue(dev, q, qerr::RING_DMA);
+                continue;
+            }
+        };
+        let hang = dev.faults.hang_mask.load(Ordering::SeqCst) & (1 << q) != 0;
+        let t0 = dev.now();
+        let (status, info, fault_va) = if hang {
+            log::warn!(
+                "queue {q}: hanging on seqno {} (fault injection)",
+                desc.seqno
+            );
+            let mut st = queue.lock();
+            while !queue.abort.load(Ordering::SeqCst) && !dev.stop.load(Ordering::SeqCst) {
+                st = queue.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            (status::ABORTED, 0, 0)
+        } else {
+            execute(dev, queue, &desc)
+        };
+        let rec = Record {
+            seqno: desc.seqno,
+            status,
+            info,
+            fault_va,
+            duration: dev.now() - t0,
+        };
+        let next = (head + 1) % size;
+        let rec_at = compl + hq::COMPL_HEADER as u64 + u64::from(head) * hq::RECORD_SIZE as u64;
+        let ok = dev.mem.write(rec_at, &rec.to_bytes()).is_ok()
+            && dev.mem.write(compl + 8, &next.to_le_bytes()).is_ok()
+            && dev.mem.write(compl, &desc.seqno.to_le_bytes()).is_ok();
+        let mut st = queue.lock();
+        st.running = false;
+        st.head = next;
+        if !ok {
+            st.error = qerr::COMPL_DMA;
+            st.enabled = false;
+        }
+        queue.cv.notify_all();
+        drop(st);
+        if !ok {
+            log::warn!("queue {q}: completion area unwritable");
+            dev.irqs.raise(vectors::queue(q as u16));
+        } else if desc.flags & hq::FLAG_IRQ != 0 {
+            dev.irqs.raise(vectors::queue(q as u16));
+        }
+    }
+}
+
+fn fail_queue(dev: &Inner, q: usize, code: u32) {
+    let queue = &dev.queues[q];
+    let mut st = queue.lock();
+    st.running = false;
+    st.error = code;
+    st.enabled = false;
+    let compl = st.compl;
+    queue.cv.notify_all();
+    drop(st);
+    let _ = dev.mem.write(compl + 12, &code.to_le_bytes());
+    dev.irqs.raise(vectors::queue(q as u16));
+}
+
+/// Runs one descriptor; returns (status, info, fault_va).
+fn execute(dev: &Inner, queue: &Queue, d: &Descriptor) -> (u32, u32, u64) {
+    if d.reserved_set || d.opcode > hq::OP_EXEC {
+        return (status::BAD_DESCRIPTOR, 0, 0);
+    }
+    if d.opcode == hq::OP_NOP {
+        return (status::OK, 0, 0);
+    }
+    if !d.cmd_len.is_multiple_of(8) || d.cmd_len > hq::MAX_CMD_LEN {
+        return (status::BAD_DESCRIPTOR, 0, 0);
+    }
+    let (decode, table, count) = {
+        let st = dev.st();
+        (st.fw.as_ref().map(|f| f.decode), st.ctx_table, st.ctx_count)
+    };
+    let Some(decode) = decode else {
+        return (status::NO_FIRMWARE, 0, 0);
+    };
+    let mut space = match AddressSpace::for_context(&dev.mem, table, count, d.context) {
+        Ok(s) => s,
+        Err(f) => return (status::MMU_FAULT, f.kind, 0),
+    };
+    if dev.faults.mmu_fault_next.swap(false, Ordering::SeqCst) {
+        log::warn!("injecting an MMU fault into seqno {}", d.seqno);
+        return (status::MMU_FAULT, tern_hw::queue::fault::READ, d.cmd_va);
+    }
+    let mut prog = vec![0u8; d.cmd_len as usize];
+    if let Err(f) = space.read(d.cmd_va, &mut prog) {
+        return (status::MMU_FAULT, f.kind, f.va);
+    }
+    let now = || dev.now();
+    let env = Env {
+        decode: &decode,
+        budget: if d.budget == 0 {
+            hq::DEFAULT_BUDGET
+        } else {
+            d.budget
+        },
+        abort: &queue.abort,
+        now: &now,
+    };
+    match engine::run(&mut space, &engine::words(&prog), &env) {
+        Outcome::Ok => (status::OK, 0, 0),
+        Outcome::Fault(f) => (status::MMU_FAULT, f.kind, f.va),
+        Outcome::Illegal(pc) => (status::ILLEGAL, pc, 0),
+        Outcome::Watchdog => (status::WATCHDOG, 0, 0),
+        Outcome::Aborted => (status::ABORTED, 0, 0),
+    }
+}
