@@ -7,12 +7,16 @@ TERN_CACHE ?= $(HOME)/.cache/tern
 export PATH := $(TERN_CACHE)/bin:$(TERN_CACHE)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 
-.PHONY: all module modules check vm demo kernel setup clean help kdir-check
+.PHONY: all module modules firmware check vm demo kernel setup clean help kdir-check
 
 all: module
 
 module modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# The firmware image, where the guest's firmware loader finds it (firmware_class.path).
+firmware:
+	cargo run -q --release -p tern-fw -- build firmware/tern-fw.src -o firmware/out/tern/tern-fw-v1.bin
 
 # One line per missing piece, naming the fix.
 kdir-check:
@@ -30,7 +34,7 @@ check:
 demo:
 	bash scripts/demo.sh
 
-vm: module
+vm: module firmware
 	cargo build --release --workspace --quiet
 	bash scripts/vm.sh $(if $(CMD),-- $(CMD))
 
@@ -42,10 +46,12 @@ setup: kernel
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	rm -f src/*.o src/.*.cmd src/*.rmeta
+	rm -rf firmware/out
 
 help:
 	@echo 'TERN make targets:'
 	@echo '  make              build tern.ko against KDIR (default: the dev kernel in $(KDIR))'
+	@echo '  make firmware     build the firmware image into firmware/out'
 	@echo '  make check        set up, build, run host tests and guest tests in a VM'
 	@echo '  make demo         boot the VM with the device, load the driver, run a workload'
 	@echo '  make vm [CMD=..]  boot the dev kernel with the device attached: a shell, or run CMD'

@@ -9,6 +9,7 @@ cd "$TERN_ROOT"
 step setup bash scripts/setup.sh || die "set-up failed"
 step module make -s module || die "the module does not build"
 step userspace cargo build --release --workspace --quiet || die "the workspace does not build"
+step firmware make -s firmware || die "the firmware does not build"
 
 host_out=$TERN_CACHE/last-host-tests.txt
 step host-tests bash -c "cargo test --release --workspace 2>&1 | tee '$host_out'"

@@ -7,7 +7,8 @@
 #
 # The device model listens on a private socket in the run directory; the run directory is
 # shared read-write with the guest (as the same path), so guest commands can leave files for
-# the host there. Exit status: the guest command's, or 90 device model did not start, 91 QEMU
+# the host there; the model's control socket (fault injection) is RUNDIR/control.sock. The
+# guest's firmware loader looks in firmware/out (or TERN_FW_PATH). Exit status: the guest command's, or 90 device model did not start, 91 QEMU
 # could not start or connect, 92 the guest hung and was killed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -53,7 +54,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$EMU" --socket "$SOCK" --log-level "${TERN_EMU_LOG:-info}" ${TERN_EMU_ARGS:-} >"$RUNDIR/emu.log" 2>&1 &
+"$EMU" --socket "$SOCK" --control "$RUNDIR/control.sock" --log-level "${TERN_EMU_LOG:-info}" ${TERN_EMU_ARGS:-} >"$RUNDIR/emu.log" 2>&1 &
 emu_pid=$!
 for _ in $(seq 100); do
 	[ -S "$SOCK" ] && break
@@ -70,6 +71,7 @@ fi
 DEV="{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$SOCK\"}}"
 vng_args=(--run "$KIMAGE" --disable-kvm --qemu "$TERN_CACHE/bin/qemu-system-x86_64"
 	--cpus "${TERN_VM_CPUS:-2}" --memory "${TERN_VM_MEM:-1G}" --rwdir "$RUNDIR"
+	--append "firmware_class.path=${TERN_FW_PATH:-$TERN_ROOT/firmware/out}"
 	--qemu-opts="-device '$DEV'")
 [ $# -gt 0 ] && vng_args+=(--exec "$*")
 

@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod boot;
+pub mod control;
 pub mod device;
 pub mod dma;
 pub mod engine;

@@ -8,19 +8,36 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use tern_emu::backend::{Backend, irqs, regions};
+use tern_emu::control;
 use tern_emu::device::Device;
+use tern_emu::faults::Knob;
 use vfio_user::Server;
 
 /// The TERN accelerator device model, served over vfio-user.
-///
-/// Example: `tern-emu --socket /run/tern.sock`, then start QEMU with
-/// `-device '{"driver":"vfio-user-pci","socket":{"type":"unix","path":"/run/tern.sock"}}'`.
 #[derive(Parser)]
-#[command(version, about, long_about = None)]
+#[command(
+    version,
+    about,
+    after_help = "Fault injection (--inject, or one per line on the control socket):\n  \
+    boot-fail=STATUS  every boot fails with STATUS (a code 2..10 or a name such as bad_digest)\n  \
+    hang=Q            queue Q takes its next job and never completes it (until a reset)\n  \
+    mmu-fault         the next job faults on its program address\n  \
+    crash             the firmware crashes now (control socket only)\n  \
+    remove            surprise removal: the server exits at once (control socket only)\n  \
+    clear             all knobs off\n\n\
+    Example:\n  tern-emu --socket /tmp/tern.sock --control /tmp/tern-ctl.sock\n  \
+    qemu-system-x86_64 ... -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"/tmp/tern.sock\"}}'"
+)]
 struct Args {
     /// Path of the vfio-user socket to listen on (must not exist).
     #[arg(long, short)]
     socket: PathBuf,
+    /// Path of a control socket for fault injection at run time.
+    #[arg(long)]
+    control: Option<PathBuf>,
+    /// A fault to inject from the start (repeatable).
+    #[arg(long, value_parser = Knob::parse)]
+    inject: Vec<Knob>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: log::LevelFilter,
@@ -31,25 +48,46 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    env_logger::Builder::new()
-        .filter_level(args.log_level)
-        .format_target(false)
-        .init();
+    env_logger::Builder::new().filter_level(args.log_level).format_target(false).init();
 
     let server = Server::new(&args.socket, true, irqs(), regions())
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot listen on {}", args.socket.display()))?;
-    let socket = args.socket.clone();
+    let mut paths = vec![args.socket.clone()];
+    if let Some(c) = &args.control {
+        paths.push(c.clone());
+    }
+    let cleanup = {
+        let paths = paths.clone();
+        move || {
+            for p in &paths {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    };
+    let exit_now: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        log::warn!("surprise removal: exiting");
+        cleanup();
+        std::process::exit(0);
+    });
+
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    let on_signal = exit_now.clone();
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             log::info!("signal {sig}: shutting down");
-            let _ = std::fs::remove_file(&socket);
-            std::process::exit(0);
+            on_signal();
         }
     });
 
     let dev = Arc::new(Device::new());
+    for k in &args.inject {
+        control::apply(&dev, k, exit_now.as_ref());
+    }
+    if let Some(c) = &args.control {
+        control::spawn(c, dev.shared(), exit_now.clone())
+            .with_context(|| format!("cannot listen on {}", c.display()))?;
+    }
     log::info!("listening on {}", args.socket.display());
     loop {
         let mut backend = Backend::new(dev.clone());
