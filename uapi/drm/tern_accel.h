@@ -3,7 +3,13 @@
  * TERN processing accelerator: userspace interface of the tern accel driver.
  *
  * This header is the single source of truth for the interface: the kernel module and the
- * userspace library both generate their structures from it.
+ * userspace library both generate their structures from it with bindgen.
+ *
+ * Rules common to every ioctl:
+ *  - every pad field and every reserved flag bit must be zero (-EINVAL otherwise);
+ *  - an ioctl that fails changes nothing;
+ *  - structures only grow at the end; the DRM core zero-extends a shorter structure from
+ *    older userspace, and new fields are defined so that zero keeps the old behaviour.
  */
 #ifndef _TERN_ACCEL_H_
 #define _TERN_ACCEL_H_
@@ -17,13 +23,175 @@ extern "C" {
 /**
  * DRM_TERN_UAPI_VERSION - version of this interface.
  *
- * Bumped when an ioctl, a flag or a field is added. Userspace compares it with the value
- * DRM_IOCTL_TERN_QUERY reports to learn what the running driver understands.
+ * Bumped when an ioctl, a flag or a field is added. DRM_IOCTL_TERN_QUERY reports the version
+ * the running driver implements.
  */
 #define DRM_TERN_UAPI_VERSION 1
 
 /** DRM_TERN_DRIVER_NAME - name the driver reports through DRM_IOCTL_VERSION. */
 #define DRM_TERN_DRIVER_NAME "tern"
+
+#define DRM_TERN_QUERY 0x00
+#define DRM_TERN_BO_CREATE 0x01
+#define DRM_TERN_BO_INFO 0x02
+#define DRM_TERN_SUBMIT 0x03
+#define DRM_TERN_WAIT 0x04
+
+/* Capability bits of &drm_tern_query.caps, as the hardware reports them in CAPS. */
+/** DRM_TERN_CAP_MMU - per-context device address spaces. */
+#define DRM_TERN_CAP_MMU (1ULL << 0)
+/** DRM_TERN_CAP_F32 - f32 elementwise, reduction and GEMM instructions. */
+#define DRM_TERN_CAP_F32 (1ULL << 1)
+/** DRM_TERN_CAP_I32 - i32 elementwise and reduction instructions. */
+#define DRM_TERN_CAP_I32 (1ULL << 2)
+/** DRM_TERN_CAP_TIMESTAMP - the TS instruction. */
+#define DRM_TERN_CAP_TIMESTAMP (1ULL << 3)
+
+/**
+ * struct drm_tern_query - what the device and driver offer (DRM_IOCTL_TERN_QUERY).
+ * @flags: must be zero.
+ * @pad: must be zero.
+ * @uapi_version: DRM_TERN_UAPI_VERSION of the driver.
+ * @hw_version: hardware version, major in bits 31:16, minor in 15:0.
+ * @fw_version: running firmware, major in 31:24, minor in 23:16, patch in 15:0.
+ * @fw_abi: firmware ABI version the driver negotiated.
+ * @caps: DRM_TERN_CAP_* bits.
+ * @queue_count: hardware queues; DRM_IOCTL_TERN_SUBMIT takes 0 .. queue_count - 1.
+ * @max_cmd_len: longest command buffer in bytes.
+ * @va_start: lowest device VA a buffer can be mapped at.
+ * @va_end: first device VA past the usable range.
+ * @max_bo_size: largest buffer object in bytes.
+ * @max_submit_bos: most buffer handles in one submission.
+ * @pad2: zero.
+ */
+struct drm_tern_query {
+	__u32 flags;
+	__u32 pad;
+	__u32 uapi_version;
+	__u32 hw_version;
+	__u32 fw_version;
+	__u32 fw_abi;
+	__u64 caps;
+	__u32 queue_count;
+	__u32 max_cmd_len;
+	__u64 va_start;
+	__u64 va_end;
+	__u64 max_bo_size;
+	__u32 max_submit_bos;
+	__u32 pad2;
+};
+
+/** DRM_TERN_BO_DEVICE_READONLY - the device may read but not write the buffer. */
+#define DRM_TERN_BO_DEVICE_READONLY (1U << 0)
+/** DRM_TERN_BO_FIXED_VA - map the buffer at &drm_tern_bo_create.va instead of a chosen VA. */
+#define DRM_TERN_BO_FIXED_VA (1U << 1)
+#define DRM_TERN_BO_FLAGS (DRM_TERN_BO_DEVICE_READONLY | DRM_TERN_BO_FIXED_VA)
+
+/**
+ * struct drm_tern_bo_create - create a buffer object (DRM_IOCTL_TERN_BO_CREATE).
+ * @size: size in bytes, rounded up to the page size; 1 .. max_bo_size.
+ * @flags: DRM_TERN_BO_* bits; others must be zero.
+ * @handle: out: GEM handle of the new buffer.
+ * @va: in with DRM_TERN_BO_FIXED_VA: the page-aligned device VA to map the buffer at
+ *      (-EEXIST if it overlaps a mapping, -EINVAL if outside va_start..va_end); otherwise
+ *      must be zero. Out: the device VA the buffer is mapped at in this file's address space.
+ *
+ * The buffer is zero-filled, mapped for the device in the calling file's address space and
+ * nowhere else.
+ */
+struct drm_tern_bo_create {
+	__u64 size;
+	__u32 flags;
+	__u32 handle;
+	__u64 va;
+};
+
+/**
+ * struct drm_tern_bo_info - describe a buffer object (DRM_IOCTL_TERN_BO_INFO).
+ * @handle: GEM handle.
+ * @flags: out: the DRM_TERN_BO_* flags it was created with.
+ * @size: out: size in bytes.
+ * @va: out: device VA in this file's address space.
+ * @mmap_offset: out: offset to pass to mmap() on the device file to map it for the CPU.
+ */
+struct drm_tern_bo_info {
+	__u32 handle;
+	__u32 flags;
+	__u64 size;
+	__u64 va;
+	__u64 mmap_offset;
+};
+
+/**
+ * struct drm_tern_submit - run a command buffer on a hardware queue (DRM_IOCTL_TERN_SUBMIT).
+ * @queue: hardware queue, 0 .. queue_count - 1.
+ * @flags: must be zero.
+ * @cmd_handle: buffer holding the program.
+ * @cmd_len: program length in bytes: a multiple of 8, 0 .. max_cmd_len; 0 submits a no-op job.
+ * @cmd_offset: offset of the program in @cmd_handle, a multiple of 8; the program must lie
+ *              inside the buffer.
+ * @bo_handles: user pointer to an array of __u32 GEM handles the job uses; they stay alive
+ *              until the job completes.
+ * @bo_count: entries in @bo_handles, 0 .. max_submit_bos.
+ * @budget: instruction budget (0: the device default); the job ends with
+ *          DRM_TERN_JOB_WATCHDOG when it runs out.
+ * @seqno: out: the job's sequence number on @queue, for DRM_IOCTL_TERN_WAIT.
+ */
+struct drm_tern_submit {
+	__u32 queue;
+	__u32 flags;
+	__u32 cmd_handle;
+	__u32 cmd_len;
+	__u64 cmd_offset;
+	__u64 bo_handles;
+	__u32 bo_count;
+	__u32 budget;
+	__u64 seqno;
+};
+
+/* Job status reported by DRM_IOCTL_TERN_WAIT. */
+/** DRM_TERN_JOB_PENDING - not finished (the wait timed out: the ioctl returns -ETIME). */
+#define DRM_TERN_JOB_PENDING 0
+/** DRM_TERN_JOB_DONE - completed. */
+#define DRM_TERN_JOB_DONE 1
+/** DRM_TERN_JOB_MMU_FAULT - touched memory not mapped for it; @fault_va says where. */
+#define DRM_TERN_JOB_MMU_FAULT 2
+/** DRM_TERN_JOB_ILLEGAL - illegal instruction; @info is its index. */
+#define DRM_TERN_JOB_ILLEGAL 3
+/** DRM_TERN_JOB_WATCHDOG - ran out of its instruction budget. */
+#define DRM_TERN_JOB_WATCHDOG 4
+/** DRM_TERN_JOB_ABORTED - stopped by a device reset or recovery; it may be submitted again. */
+#define DRM_TERN_JOB_ABORTED 5
+
+/**
+ * struct drm_tern_wait - wait for a job (DRM_IOCTL_TERN_WAIT).
+ * @queue: the queue the job was submitted to.
+ * @flags: must be zero.
+ * @seqno: the job's sequence number; it must be a job of this file (-EINVAL otherwise).
+ * @timeout_ns: how long to wait, relative; 0 polls. -ETIME when it expires first.
+ * @status: out: DRM_TERN_JOB_*.
+ * @info: out: status detail (instruction index for DRM_TERN_JOB_ILLEGAL).
+ * @fault_va: out: faulting device VA for DRM_TERN_JOB_MMU_FAULT.
+ * @duration_ns: out: execution time measured by the device.
+ */
+struct drm_tern_wait {
+	__u32 queue;
+	__u32 flags;
+	__u64 seqno;
+	__s64 timeout_ns;
+	__u32 status;
+	__u32 info;
+	__u64 fault_va;
+	__u64 duration_ns;
+};
+
+#define DRM_IOCTL_TERN_QUERY DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_QUERY, struct drm_tern_query)
+#define DRM_IOCTL_TERN_BO_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_BO_CREATE, struct drm_tern_bo_create)
+#define DRM_IOCTL_TERN_BO_INFO \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_BO_INFO, struct drm_tern_bo_info)
+#define DRM_IOCTL_TERN_SUBMIT DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_SUBMIT, struct drm_tern_submit)
+#define DRM_IOCTL_TERN_WAIT DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_WAIT, struct drm_tern_wait)
 
 #if defined(__cplusplus)
 }

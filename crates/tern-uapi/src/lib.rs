@@ -37,6 +37,33 @@ pub const fn drm_iowr<T>(nr: u8) -> u64 {
 
 /// `DRM_IOCTL_VERSION`.
 pub const DRM_IOCTL_VERSION: u64 = drm_iowr::<drm_version>(0x00);
+/// `DRM_IOCTL_GEM_CLOSE`.
+pub const DRM_IOCTL_GEM_CLOSE: u64 = ioc(
+    1,
+    DRM_IOCTL_BASE,
+    0x09,
+    core::mem::size_of::<drm_gem_close>(),
+);
+/// `DRM_IOCTL_PRIME_HANDLE_TO_FD`.
+pub const DRM_IOCTL_PRIME_HANDLE_TO_FD: u64 = drm_iowr::<drm_prime_handle>(0x2d);
+/// `DRM_IOCTL_PRIME_FD_TO_HANDLE`.
+pub const DRM_IOCTL_PRIME_FD_TO_HANDLE: u64 = drm_iowr::<drm_prime_handle>(0x2e);
+
+/// `DRM_IOCTL_TERN_QUERY`.
+pub const DRM_IOCTL_TERN_QUERY: u64 =
+    drm_iowr::<drm_tern_query>(DRM_COMMAND_BASE + DRM_TERN_QUERY as u8);
+/// `DRM_IOCTL_TERN_BO_CREATE`.
+pub const DRM_IOCTL_TERN_BO_CREATE: u64 =
+    drm_iowr::<drm_tern_bo_create>(DRM_COMMAND_BASE + DRM_TERN_BO_CREATE as u8);
+/// `DRM_IOCTL_TERN_BO_INFO`.
+pub const DRM_IOCTL_TERN_BO_INFO: u64 =
+    drm_iowr::<drm_tern_bo_info>(DRM_COMMAND_BASE + DRM_TERN_BO_INFO as u8);
+/// `DRM_IOCTL_TERN_SUBMIT`.
+pub const DRM_IOCTL_TERN_SUBMIT: u64 =
+    drm_iowr::<drm_tern_submit>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT as u8);
+/// `DRM_IOCTL_TERN_WAIT`.
+pub const DRM_IOCTL_TERN_WAIT: u64 =
+    drm_iowr::<drm_tern_wait>(DRM_COMMAND_BASE + DRM_TERN_WAIT as u8);
 
 #[cfg(test)]
 mod tests {
@@ -46,6 +73,20 @@ mod tests {
     fn drm_version_number_matches_the_kernel() {
         // DRM_IOCTL_VERSION on 64-bit Linux, as libdrm's xf86drm uses it.
         assert_eq!(DRM_IOCTL_VERSION, 0xc040_6400);
+    }
+
+    #[test]
+    fn struct_sizes_are_padded_to_8() {
+        use core::mem::size_of;
+        assert_eq!(size_of::<drm_tern_query>(), 72);
+        assert_eq!(size_of::<drm_tern_bo_create>(), 24);
+        assert_eq!(size_of::<drm_tern_bo_info>(), 32);
+        assert_eq!(size_of::<drm_tern_submit>(), 48);
+        assert_eq!(size_of::<drm_tern_wait>(), 48);
+        assert_eq!(DRM_IOCTL_TERN_QUERY, 0xc048_6440);
+        assert_eq!(DRM_IOCTL_TERN_WAIT, 0xc030_6444);
+        assert_eq!(DRM_IOCTL_GEM_CLOSE, 0x4008_6409);
+        assert_eq!(DRM_IOCTL_PRIME_HANDLE_TO_FD, 0xc00c_642d);
     }
 
     #[test]
