@@ -39,7 +39,7 @@ case $vm_rc in
 esac
 
 # Kernel reports that fail the run whatever the tests said.
-BAD='WARNING:|BUG:|BUG |Oops|general protection fault|KASAN|UBSAN|possible recursive locking|possible circular locking|lockdep|INFO: task .* blocked|Kernel panic|refcount_t:|list_(add|del) corruption|Memory manager not clean'
+BAD='WARNING:|BUG:|kernel BUG|Oops|general protection fault|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|lockdep is turned off|INFO: task .* blocked|Kernel panic|refcount_t:|list_(add|del) corruption|Memory manager not clean'
 if [ -f "$R/dmesg.txt" ]; then
 	cp "$R/dmesg.txt" "$TERN_CACHE/last-guest-dmesg.txt"
 	if grep -qE "$BAD" "$R/dmesg.txt"; then

@@ -28,32 +28,38 @@ pub fn apply(dev: &Inner, k: &Knob, on_remove: &dyn Fn()) {
 }
 
 /// Serves the control socket at `path` on a thread of its own.
-pub fn spawn(path: &Path, dev: Arc<Inner>, on_remove: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<PathBuf> {
+pub fn spawn(
+    path: &Path,
+    dev: Arc<Inner>,
+    on_remove: Arc<dyn Fn() + Send + Sync>,
+) -> std::io::Result<PathBuf> {
     let listener = UnixListener::bind(path)?;
     let path = path.to_owned();
-    std::thread::Builder::new().name("tern-control".into()).spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let mut out = match conn.try_clone() {
-                Ok(o) => o,
-                Err(_) => continue,
-            };
-            for line in BufReader::new(conn).lines().map_while(Result::ok) {
-                let line = line.trim();
-                if line.is_empty() {
-                    continue;
-                }
-                let reply = match Knob::parse(line) {
-                    Ok(k) => {
-                        apply(&dev, &k, on_remove.as_ref());
-                        "ok".to_string()
-                    }
-                    Err(e) => format!("error: {e}"),
+    std::thread::Builder::new()
+        .name("tern-control".into())
+        .spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let mut out = match conn.try_clone() {
+                    Ok(o) => o,
+                    Err(_) => continue,
                 };
-                if writeln!(out, "{reply}").is_err() {
-                    break;
+                for line in BufReader::new(conn).lines().map_while(Result::ok) {
+                    let line = line.trim();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let reply = match Knob::parse(line) {
+                        Ok(k) => {
+                            apply(&dev, &k, on_remove.as_ref());
+                            "ok".to_string()
+                        }
+                        Err(e) => format!("error: {e}"),
+                    };
+                    if writeln!(out, "{reply}").is_err() {
+                        break;
+                    }
                 }
             }
-        }
-    })?;
+        })?;
     Ok(path)
 }

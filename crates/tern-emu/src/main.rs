@@ -48,7 +48,10 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    env_logger::Builder::new().filter_level(args.log_level).format_target(false).init();
+    env_logger::Builder::new()
+        .filter_level(args.log_level)
+        .format_target(false)
+        .init();
 
     let server = Server::new(&args.socket, true, irqs(), regions())
         .map_err(|e| anyhow::anyhow!("{e}"))

@@ -14,9 +14,14 @@ fn firmware_digest_is_the_recorded_one() {
     let a = tern_fw::build(&m);
     let b = tern_fw::build(&tern_fw::parse(&src).expect("parses"));
     assert_eq!(a, b, "two builds differ");
-    let want = std::fs::read_to_string(format!("{root}/tern-fw-v1.bin.sha256")).expect("recorded digest");
+    let want =
+        std::fs::read_to_string(format!("{root}/tern-fw-v1.bin.sha256")).expect("recorded digest");
     let want = want.split_whitespace().next().expect("digest");
     use sha2::Digest;
-    assert_eq!(hex(&sha2::Sha256::digest(&a)), want, "firmware changed: update firmware/tern-fw-v1.bin.sha256");
+    assert_eq!(
+        hex(&sha2::Sha256::digest(&a)),
+        want,
+        "firmware changed: update firmware/tern-fw-v1.bin.sha256"
+    );
     assert!(tern_fw::check(&a, a.len() as u32).is_ok());
 }

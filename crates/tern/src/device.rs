@@ -84,6 +84,10 @@ impl Device {
         Ok(dev)
     }
 
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
     /// The node this device was opened from.
     pub fn path(&self) -> &Path {
         &self.path

@@ -30,14 +30,45 @@ pub enum Error {
         /// The driver that owns it.
         driver: String,
     },
+    /// An argument the library refuses before asking the kernel.
+    #[error("invalid argument: {0}")]
+    Invalid(&'static str),
+    /// A job did not finish within the wait's timeout.
+    #[error("job {seqno} on queue {queue} did not finish within the timeout")]
+    Timeout {
+        /// Queue.
+        queue: u32,
+        /// Sequence number.
+        seqno: u64,
+    },
     /// An ioctl failed.
-    #[error("{ioctl} failed: {source}")]
+    #[error("{ioctl} failed: {source}{}", ioctl_hint(ioctl, source))]
     Ioctl {
         /// Name of the ioctl.
         ioctl: &'static str,
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+fn ioctl_hint(ioctl: &str, e: &std::io::Error) -> &'static str {
+    match (ioctl, e.raw_os_error()) {
+        (_, Some(libc::ENOTTY)) => " (not a TERN device node, or the driver is too old)",
+        ("DRM_IOCTL_TERN_BO_CREATE", Some(libc::ENOMEM)) => {
+            " (out of memory: free buffers or ask for less)"
+        }
+        ("DRM_IOCTL_TERN_BO_CREATE", Some(libc::ENOSPC)) => " (device address space full)",
+        ("DRM_IOCTL_TERN_BO_CREATE", Some(libc::EEXIST)) => {
+            " (the fixed VA overlaps another buffer)"
+        }
+        ("DRM_IOCTL_TERN_SUBMIT", Some(libc::ENOENT)) => " (a buffer handle does not exist)",
+        ("DRM_IOCTL_TERN_SUBMIT", Some(libc::EBUSY)) => {
+            " (the queue is full: wait for a job first)"
+        }
+        (_, Some(libc::ENODEV)) => " (the device is gone or being reset)",
+        (_, Some(libc::EIO)) => " (the device failed: see dmesg)",
+        _ => "",
+    }
 }
 
 impl Error {

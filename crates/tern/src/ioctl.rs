@@ -35,3 +35,51 @@ pub(crate) fn ioctl<T>(
         }
     }
 }
+
+/// Maps `len` bytes of the device file at `offset`, shared and read-write.
+pub(crate) fn mmap_shared(fd: BorrowedFd<'_>, len: usize, offset: u64) -> Result<usize> {
+    // SAFETY: a fresh mapping chosen by the kernel; nothing else is at the returned address.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            offset as libc::off_t,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(Error::Ioctl {
+            ioctl: "mmap",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(p as usize)
+}
+
+/// Unmaps what [`mmap_shared`] mapped.
+pub(crate) fn munmap(p: usize, len: usize) {
+    // SAFETY: `p`/`len` come from `mmap_shared` and are unmapped once, by the owner.
+    unsafe { libc::munmap(p as *mut libc::c_void, len) };
+}
+
+/// The bytes of a mapping made by [`mmap_shared`].
+pub(crate) fn slice<'a>(p: usize, len: usize) -> &'a mut [u8] {
+    if len == 0 {
+        return &mut [];
+    }
+    // SAFETY: `p` is a live shared mapping of `len` bytes owned by a `Buffer`; the returned
+    // borrow is tied by the caller to `&mut Buffer`, so it cannot outlive the mapping or alias
+    // another Rust borrow of it.
+    unsafe { std::slice::from_raw_parts_mut(p as *mut u8, len) }
+}
+
+/// Takes ownership of a descriptor the kernel returned.
+pub(crate) fn owned_fd(fd: i32) -> Result<std::os::fd::OwnedFd> {
+    if fd < 0 {
+        return Err(Error::Invalid("the kernel returned no file descriptor"));
+    }
+    // SAFETY: the kernel just created `fd` for this process and nobody else owns it.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}

@@ -8,10 +8,16 @@
 //! ```
 #![deny(unsafe_code)]
 
+mod buffer;
 mod device;
 mod error;
 #[allow(unsafe_code)]
 mod ioctl;
+mod job;
+mod query;
 
+pub use buffer::{Buffer, BufferFlags};
 pub use device::{Device, DriverVersion, discover};
 pub use error::{Error, Result};
+pub use job::{Completion, Job, JobStatus, Submit};
+pub use query::DeviceInfo;
