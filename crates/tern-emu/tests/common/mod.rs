@@ -17,7 +17,7 @@ use tern_isa::{EngineOp, Insn, Opcode};
 /// DMA address where the test's memory starts.
 pub const IOVA: u64 = 0x1_0000_0000;
 /// Size of the test's memory.
-pub const MEM: u64 = 256 << 20;
+pub const MEM: u64 = 512 << 20;
 
 pub fn eventfd() -> File {
     // SAFETY: eventfd with valid flags; the fd is owned by the returned File.
