@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use tern::Device;
 
-use crate::runner::{Arg, prepare};
+use tern::{Arg, prepare};
 
 /// The GEMM kernel of the kernel library.
 pub const GEMM_SRC: &str = include_str!("../../../kernels/gemm_f32.s");

@@ -3,7 +3,6 @@
 
 mod bench;
 mod gemm;
-mod runner;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use runner::{Arg, prepare};
+use tern::{Arg, prepare};
 
 /// Use TERN accelerators.
 #[derive(Parser)]

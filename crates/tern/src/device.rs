@@ -55,6 +55,12 @@ fn discover_in(class: &Path, dev: &Path) -> Vec<PathBuf> {
     found
 }
 
+impl AsFd for Device {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
 impl Device {
     /// Opens the first TERN device found by [`discover`].
     pub fn open_first() -> Result<Device> {

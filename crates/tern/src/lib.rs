@@ -14,10 +14,12 @@ mod error;
 #[allow(unsafe_code)]
 mod ioctl;
 mod job;
+mod launch;
 mod query;
 
 pub use buffer::{Buffer, BufferFlags};
 pub use device::{Device, DriverVersion, discover};
 pub use error::{Error, Result};
 pub use job::{Completion, Job, JobStatus, Submit};
+pub use launch::{ARG_BLOCK_VA, Arg, Prepared, prepare};
 pub use query::DeviceInfo;

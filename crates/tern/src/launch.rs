@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use tern::{Buffer, BufferFlags, Completion, Device, Submit};
+use crate::buffer::{Buffer, BufferFlags};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::job::{Completion, Submit};
 
 /// Device VA of the argument block.
 pub const ARG_BLOCK_VA: u64 = 0x10000;
@@ -23,8 +25,8 @@ pub enum Arg {
 
 impl Arg {
     /// Parses `buf:SIZE`, `file:PATH`, `int:N` (numbers decimal or 0x hex).
-    pub fn parse(s: &str) -> Result<Arg, String> {
-        let num = |v: &str| -> Result<u64, String> {
+    pub fn parse(s: &str) -> std::result::Result<Arg, String> {
+        let num = |v: &str| -> std::result::Result<u64, String> {
             let r = match v.strip_prefix("0x") {
                 Some(h) => u64::from_str_radix(h, 16),
                 None => v.parse(),
@@ -55,26 +57,24 @@ pub struct Prepared<'d> {
 /// Allocates the argument block, the program and the buffers.
 pub fn prepare<'d>(dev: &'d Device, code: &[u8], args: &[Arg]) -> Result<Prepared<'d>> {
     if args.len() > 512 {
-        bail!("at most 512 arguments");
+        return Err(Error::Invalid(
+            "at most 512 arguments fit the argument block",
+        ));
     }
-    let mut block = dev
-        .create_buffer(
-            4096,
-            BufferFlags {
-                device_readonly: true,
-                fixed_va: Some(ARG_BLOCK_VA),
-            },
-        )
-        .context("argument block")?;
-    let mut program = dev
-        .create_buffer(
-            code.len().max(8) as u64,
-            BufferFlags {
-                device_readonly: true,
-                fixed_va: None,
-            },
-        )
-        .context("program buffer")?;
+    let mut block = dev.create_buffer(
+        4096,
+        BufferFlags {
+            device_readonly: true,
+            fixed_va: Some(ARG_BLOCK_VA),
+        },
+    )?;
+    let mut program = dev.create_buffer(
+        code.len().max(8) as u64,
+        BufferFlags {
+            device_readonly: true,
+            fixed_va: None,
+        },
+    )?;
     program.bytes()?[..code.len()].copy_from_slice(code);
     let mut buffers = Vec::new();
     let mut words = Vec::new();
@@ -121,7 +121,7 @@ impl Prepared<'_> {
             buffers: &bufs,
             ..Default::default()
         };
-        Ok(self.dev.run(&s, timeout)?)
+        self.dev.run(&s, timeout)
     }
 }
 
