@@ -33,22 +33,9 @@ pub fn boot_rom(dev: &Inner, addr: u64, size: u32) -> Result<tern_fw::Loaded, Bo
 }
 
 fn injected(dev: &Inner) -> Option<BootStatus> {
-    use BootStatus::*;
     let code = dev
         .faults
         .boot_fail
         .load(std::sync::atomic::Ordering::SeqCst);
-    [
-        BadMagic,
-        BadHeaderVersion,
-        BadSize,
-        BadDigest,
-        AbiUnsupported,
-        BadSection,
-        MissingSection,
-        DmaError,
-        Busy,
-    ]
-    .into_iter()
-    .find(|s| *s as u32 == code)
+    BootStatus::from_code(code).filter(|s| s.is_failure())
 }

@@ -77,21 +77,9 @@ impl Knob {
 }
 
 fn status_name(code: u32) -> Option<&'static str> {
-    use BootStatus::*;
-    [
-        BadMagic,
-        BadHeaderVersion,
-        BadSize,
-        BadDigest,
-        AbiUnsupported,
-        BadSection,
-        MissingSection,
-        DmaError,
-        Busy,
-    ]
-    .into_iter()
-    .find(|s| *s as u32 == code)
-    .map(BootStatus::name)
+    BootStatus::from_code(code)
+        .filter(|s| s.is_failure())
+        .map(BootStatus::name)
 }
 
 impl Faults {

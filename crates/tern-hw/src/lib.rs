@@ -206,6 +206,31 @@ pub enum BootStatus {
 }
 
 impl BootStatus {
+    /// Every status, in code order.
+    pub const ALL: [BootStatus; 11] = [
+        BootStatus::None,
+        BootStatus::Ok,
+        BootStatus::BadMagic,
+        BootStatus::BadHeaderVersion,
+        BootStatus::BadSize,
+        BootStatus::BadDigest,
+        BootStatus::AbiUnsupported,
+        BootStatus::BadSection,
+        BootStatus::MissingSection,
+        BootStatus::DmaError,
+        BootStatus::Busy,
+    ];
+
+    /// The status with this code.
+    pub fn from_code(code: u32) -> Option<BootStatus> {
+        BootStatus::ALL.get(code as usize).copied()
+    }
+
+    /// True for the codes that report a refused boot.
+    pub fn is_failure(self) -> bool {
+        !matches!(self, BootStatus::None | BootStatus::Ok)
+    }
+
     /// Name as in the manual.
     pub fn name(self) -> &'static str {
         use BootStatus::*;

@@ -51,24 +51,7 @@ impl Device {
             uapi::DRM_IOCTL_TERN_BO_CREATE,
             &mut a,
         )?;
-        let mut info = uapi::drm_tern_bo_info {
-            handle: a.handle,
-            ..Default::default()
-        };
-        let r = ioctl(
-            self.fd(),
-            "DRM_IOCTL_TERN_BO_INFO",
-            uapi::DRM_IOCTL_TERN_BO_INFO,
-            &mut info,
-        );
-        let b = Buffer {
-            dev: self,
-            handle: a.handle,
-            size: info.size,
-            va: a.va,
-            map: None,
-        };
-        r.map(|()| b)
+        self.wrap(a.handle)
     }
 
     /// Imports a dma-buf as a buffer of this device.
@@ -83,8 +66,13 @@ impl Device {
             uapi::DRM_IOCTL_PRIME_FD_TO_HANDLE,
             &mut p,
         )?;
+        self.wrap(p.handle)
+    }
+
+    /// Wraps a handle of this file, closing it if its description fails.
+    fn wrap(&self, handle: u32) -> Result<Buffer<'_>> {
         let mut info = uapi::drm_tern_bo_info {
-            handle: p.handle,
+            handle,
             ..Default::default()
         };
         let r = ioctl(
@@ -95,7 +83,7 @@ impl Device {
         );
         let b = Buffer {
             dev: self,
-            handle: p.handle,
+            handle,
             size: info.size,
             va: info.va,
             map: None,
