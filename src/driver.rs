@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PCI probe/remove and the DRM compute-accelerator device.
+//! PCI probe/unbind and the DRM compute-accelerator device.
 
 use core::cell::Cell;
 
@@ -16,16 +16,31 @@ use kernel::{
     },
     drm,
     io::Io,
-    irq,
-    pci,
-    prelude::*, //
+    irq, pci,
+    prelude::*,
+    sync::Arc,
 };
 
 use crate::{
     event::EventIrq,
     file::File,
+    fw::{
+        self,
+        FwInfo, //
+    },
     gem::TernBo,
-    regs, //
+    ioctl,
+    queue::QueueIrq,
+    regs,
+    shared::Shared,
+    uapi::{
+        self,
+        DRM_IOCTL_TERN_BO_CREATE,
+        DRM_IOCTL_TERN_BO_INFO,
+        DRM_IOCTL_TERN_QUERY,
+        DRM_IOCTL_TERN_SUBMIT,
+        DRM_IOCTL_TERN_WAIT, //
+    },
 };
 
 /// The TERN driver: the PCI driver and the DRM driver of the device.
@@ -35,7 +50,7 @@ pub(crate) struct TernDriver;
 pub(crate) type TernDevice<Ctx = drm::Normal> = drm::Device<TernDriver, Ctx>;
 
 /// BAR0, the register window.
-type Bar0<'a> = pci::Bar<'a, { regs::BAR0_SIZE }>;
+pub(crate) type Bar0<'a> = pci::Bar<'a, { regs::BAR0_SIZE }>;
 
 /// PCI device ID of TERN devices.
 const TERN_DEVICE_ID: u32 = 0x7e50;
@@ -63,41 +78,107 @@ const INFO: drm::DriverInfo = drm::DriverInfo {
     desc: c"TERN processing accelerator",
 };
 
-/// The hardware of a bound device.
+/// The hardware of a bound device: its interrupt handlers and what the probe found out.
 ///
 /// Owned by the DRM registration: it lives while the DRM device is registered, and ioctls reach
 /// it through [`drm::Device::registration_data_with`]. It is dropped after the DRM device has been
-/// unplugged, fields in declaration order: the interrupt handler goes before the BAR mapping.
-#[pin_data]
+/// unplugged: first the device is reset (see [`PinnedDrop`]), then the fields go in declaration
+/// order: the interrupt handlers, then the jobs left on the queues.
+#[pin_data(PinnedDrop)]
 pub(crate) struct Hw<'a> {
     /// The device event interrupt handler (MSI-X vector 0).
     #[pin]
     events: irq::ThreadedRegistration<'a, EventIrq>,
-    /// The register window.
-    bar: Bar0<'a>,
-    /// The MSI-X vectors, freed by devres after unbind.
-    vectors: &'a pci::IrqVectorRegistration<'a>,
+    /// The queue interrupt handlers (MSI-X vectors 1 to 4).
+    #[pin]
+    q0: irq::ThreadedRegistration<'a, QueueIrq>,
+    #[pin]
+    q1: irq::ThreadedRegistration<'a, QueueIrq>,
+    #[pin]
+    q2: irq::ThreadedRegistration<'a, QueueIrq>,
+    #[pin]
+    q3: irq::ThreadedRegistration<'a, QueueIrq>,
+    /// Ends the jobs left on the queues once no interrupt handler runs any more.
+    _abort: AbortJobs,
+    /// The state shared with files, buffers and interrupt handlers.
+    pub(crate) shared: Arc<Shared>,
     /// The PCI device.
-    pdev: &'a pci::Device<Bound>,
+    pub(crate) pdev: &'a pci::Device<Bound>,
     /// The `HW_VERSION` register.
-    hw_version: u32,
+    pub(crate) hw_version: u32,
+    /// The `CAPS` register.
+    pub(crate) caps: u32,
+    /// The running firmware.
+    pub(crate) fw: FwInfo,
+}
+
+#[pinned_drop]
+impl PinnedDrop for Hw<'_> {
+    fn drop(self: Pin<&mut Self>) {
+        // Stop all DMA before anything the device uses is released: every queue is disabled and
+        // the jobs in flight end as aborted.
+        if let Ok(bar) = self.shared.bar.access(self.pdev.as_ref()) {
+            bar.write32(regs::RESET_MAGIC, regs::RESET);
+        }
+    }
+}
+
+/// Ends the jobs left on the queues as aborted when dropped.
+struct AbortJobs(Arc<Shared>);
+
+impl Drop for AbortJobs {
+    fn drop(&mut self) {
+        self.0.abort_all();
+    }
 }
 
 /// The steps of the probe that run inside the DRM registration.
 #[derive(Clone, Copy)]
 enum SetupStep {
-    /// Requesting the device event interrupt.
+    /// Requesting an interrupt.
     Interrupt,
-    /// The interrupt self-test.
-    SelfTest,
+    /// A step that logs its own failure.
+    Logged,
     /// Registering the DRM device.
     Register,
 }
 
 /// The driver data of a bound PCI device.
+#[pin_data]
 pub(crate) struct TernData<'bound> {
+    /// The state shared with files; told first when the device goes away.
+    shared: Arc<Shared>,
     /// Unregisters (unplugs) the DRM device, then drops [`Hw`], on unbind.
     _reg: drm::Registration<'bound, TernDriver>,
+}
+
+/// Returns the interrupt request and the queue of the handler of queue `q`.
+fn queue_irq<'a>(
+    vectors: &'a pci::IrqVectorRegistration<'a>,
+    shared: &Shared,
+    q: usize,
+) -> Result<(irq::IrqRequest<'a>, QueueIrq)> {
+    let queue = shared.queues.get(q).cloned().ok_or(EINVAL)?;
+    Ok((vectors.index(1 + q)?.into(), QueueIrq::new(queue)))
+}
+
+/// Registers the threaded handler of a queue interrupt.
+///
+/// # Safety
+///
+/// The registration must be dropped, never forgotten.
+unsafe fn register_queue_irq<'a>(
+    (request, handler): (irq::IrqRequest<'a>, QueueIrq),
+) -> impl PinInit<irq::ThreadedRegistration<'a, QueueIrq>, Error> + 'a {
+    // SAFETY: The caller drops the registration.
+    unsafe {
+        irq::ThreadedRegistration::new(
+            request,
+            irq::Flags::TRIGGER_NONE,
+            c"tern-queue",
+            Ok::<_, Error>(handler),
+        )
+    }
 }
 
 impl pci::Driver for TernDriver {
@@ -125,6 +206,17 @@ impl pci::Driver for TernDriver {
             .inspect_err(|e| dev_err!(pdev, "cannot set a 64-bit DMA mask: {e:?}\n"))?;
 
         let hw_version = check_registers(pdev, &bar)?;
+        let caps = bar.read32(regs::CAPS);
+        let queue_count = bar.read32(regs::QUEUE_COUNT);
+        // CAST: 4 queues.
+        if queue_count < regs::NUM_QUEUES as u32 {
+            dev_err!(
+                pdev,
+                "{queue_count} hardware queues, the driver needs {}\n",
+                regs::NUM_QUEUES
+            );
+            return Err(ENODEV);
+        }
 
         let msix = pci::IrqTypes::default().with(pci::IrqType::MsiX);
         let vectors = pdev
@@ -142,11 +234,28 @@ impl pci::Driver for TernDriver {
             .index(regs::VECTOR_EVENTS as usize)
             .inspect_err(|e| dev_err!(pdev, "no MSI-X vector for device events: {e:?}\n"))?;
 
-        let drm = drm::UnregisteredDevice::<TernDriver>::new(pdev, Ok(()))
+        let bar = bar
+            .into_devres()
+            .inspect_err(|e| dev_err!(pdev, "cannot register BAR0 with devres: {e:?}\n"))?;
+        let shared = Shared::new(pdev.as_ref(), bar)
+            .inspect_err(|e| dev_err!(pdev, "cannot allocate the device memory: {e:?}\n"))?;
+
+        let drm = drm::UnregisteredDevice::<TernDriver>::new(pdev, Ok::<_, Error>(shared.clone()))
             .inspect_err(|e| dev_err!(pdev, "cannot allocate the DRM device: {e:?}\n"))?;
+
+        let queue_irqs = [
+            queue_irq(vectors, &shared, 0),
+            queue_irq(vectors, &shared, 1),
+            queue_irq(vectors, &shared, 2),
+            queue_irq(vectors, &shared, 3),
+        ];
+        let [i0, i1, i2, i3] = queue_irqs;
+        let irqs = (|| Ok::<_, Error>((i0?, i1?, i2?, i3?)))()
+            .inspect_err(|e| dev_err!(pdev, "no MSI-X vectors for the queues: {e:?}\n"))?;
 
         // The step of the setup below that fails, so that the failure is logged exactly once.
         let step = &Cell::new(SetupStep::Interrupt);
+        let sh = &shared;
         let hw = try_pin_init!(Hw {
             // SAFETY: The registration is a field of `Hw`, which is dropped, never forgotten.
             events <- unsafe {
@@ -154,18 +263,37 @@ impl pci::Driver for TernDriver {
                     events_irq.into(),
                     irq::Flags::TRIGGER_NONE,
                     c"tern-events",
-                    EventIrq::new(),
+                    EventIrq::new(pdev.as_ref(), sh.clone()),
                 )
             },
-            bar,
-            vectors,
+            // SAFETY: The registrations are fields of `Hw`, which is dropped, never forgotten.
+            q0 <- unsafe { register_queue_irq(irqs.0) },
+            // SAFETY: As above.
+            q1 <- unsafe { register_queue_irq(irqs.1) },
+            // SAFETY: As above.
+            q2 <- unsafe { register_queue_irq(irqs.2) },
+            // SAFETY: As above.
+            q3 <- unsafe { register_queue_irq(irqs.3) },
+            _abort: AbortJobs(sh.clone()),
+            shared: sh.clone(),
             pdev: pdev_bound,
             hw_version,
+            caps,
             // Runs before the DRM device is registered: userspace never sees a device whose
-            // interrupts do not work.
-            _: {
-                step.set(SetupStep::SelfTest);
+            // interrupts, firmware or queues do not work.
+            fw: {
+                step.set(SetupStep::Logged);
+                let bar = sh.bar.access(pdev_bound.as_ref())?;
                 irq_self_test(pdev, bar, events.handler())?;
+                fw::boot(pdev, bar, sh, events.handler())?
+            },
+            _: {
+                let bar = sh.bar.access(pdev_bound.as_ref())?;
+                for q in &sh.queues {
+                    q.enable(bar).inspect_err(|e| {
+                        dev_err!(pdev, "cannot enable a hardware queue: {e:?}\n")
+                    })?;
+                }
                 step.set(SetupStep::Register);
             },
         }? Error);
@@ -175,15 +303,27 @@ impl pci::Driver for TernDriver {
         let reg = unsafe { drm::Registration::new(pdev.as_ref(), drm, hw, 0) }.inspect_err(
             |e| match step.get() {
                 SetupStep::Interrupt => {
-                    dev_err!(pdev, "cannot set up the device event interrupt: {e:?}\n")
+                    dev_err!(pdev, "cannot set up the device interrupts: {e:?}\n")
                 }
-                // `irq_self_test()` has logged the failure.
-                SetupStep::SelfTest => {}
+                SetupStep::Logged => {}
                 SetupStep::Register => dev_err!(pdev, "cannot register the DRM device: {e:?}\n"),
             },
         )?;
 
-        Ok(TernData { _reg: reg })
+        Ok(TernData { shared, _reg: reg })
+    }
+
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        let pdev: &pci::Device<Bound> = pdev;
+        // Before the DRM device is unplugged, which waits for running ioctls: no new jobs, and
+        // waiters return now instead of at their timeout.
+        this.shared.kill();
+        // Stop the device, then end every job it still had. This must happen before the DRM
+        // device can be released: jobs hold buffer objects, which must not outlive it.
+        if let Ok(bar) = this.shared.bar.access(pdev.as_ref()) {
+            bar.write32(regs::RESET_MAGIC, regs::RESET);
+        }
+        this.shared.abort_all();
     }
 }
 
@@ -242,7 +382,7 @@ fn irq_self_test(pdev: &pci::Device<Bound>, bar: &Bar0<'_>, events: &EventIrq) -
 
 #[vtable]
 impl drm::Driver for TernDriver {
-    type Data = ();
+    type Data = Arc<Shared>;
     type RegistrationData<'a> = Hw<'a>;
     type File = File;
     type Object = TernBo;
@@ -251,6 +391,24 @@ impl drm::Driver for TernDriver {
     const INFO: drm::DriverInfo = INFO;
     const FEAT_COMPUTE_ACCEL: bool = true;
 
-    // No driver-specific ioctls yet; the DRM core ioctls (e.g. `DRM_IOCTL_VERSION`) still work.
-    const IOCTLS: &'static [drm::ioctl::DrmIoctlDescriptor] = &[];
+    kernel::declare_drm_ioctls! {
+        (TERN_QUERY, uapi::drm_tern_query, 0, ioctl::query),
+        (TERN_BO_CREATE, uapi::drm_tern_bo_create, 0, ioctl::bo_create),
+        (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, ioctl::bo_info),
+        (TERN_SUBMIT, uapi::drm_tern_submit, 0, ioctl::submit),
+        (TERN_WAIT, uapi::drm_tern_wait, 0, ioctl::wait),
+    }
+
+    fn show_fdinfo(
+        _device: &drm::Device<Self, drm::Registered>,
+        file: &drm::File<File>,
+        printer: &drm::print::Printer,
+    ) {
+        let inner = file.inner();
+        let (buffers, bytes) = inner.ctx.usage();
+        printer.print(fmt!("tern-context:\t{}\n", inner.ctx.id()));
+        printer.print(fmt!("tern-jobs-submitted:\t{}\n", inner.submitted()));
+        printer.print(fmt!("tern-buffers-mapped:\t{buffers}\n"));
+        printer.print(fmt!("tern-mapped-memory:\t{bytes}\n"));
+    }
 }

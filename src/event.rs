@@ -3,11 +3,13 @@
 //! The device event interrupt (MSI-X vector 0).
 
 use kernel::{
+    device,
     irq::{
         IrqReturn,
         ThreadedHandler, //
     },
     prelude::*,
+    sync::aref::ARef,
     sync::{
         atomic::{
             Atomic,
@@ -15,6 +17,7 @@ use kernel::{
         },
         new_condvar,
         new_mutex,
+        Arc,
         CondVar,
         CondVarTimeoutResult,
         Mutex, //
@@ -25,11 +28,24 @@ use kernel::{
     },
 };
 
+use crate::shared::Shared;
+
+/// Word of the event page holding `crash_code` (bits 31:0 of the second word).
+const EVENT_CRASH_WORD: usize = 1;
+
 /// Handler of the device event interrupt.
 ///
-/// For now it only counts interrupts and wakes up whoever waits for one.
+/// It counts interrupts, wakes up whoever waits for one (the probe), and reacts to a firmware
+/// crash: the device then aborts the jobs in flight and ignores doorbells, so the queues are
+/// marked dead and new submissions fail with `ENODEV` until the driver is rebound.
 #[pin_data]
 pub(crate) struct EventIrq {
+    /// The device, for messages.
+    dev: ARef<device::Device>,
+    /// The device state, for the event page and the queues.
+    shared: Arc<Shared>,
+    /// Set once a crash has been reported.
+    crashed: Atomic<i32>,
     /// Number of interrupts handled since probe.
     count: Atomic<u64>,
     /// Serialises waiters with [`Self::notify`], so that no wake-up is lost.
@@ -42,8 +58,12 @@ pub(crate) struct EventIrq {
 
 impl EventIrq {
     /// Creates the handler state.
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
+    pub(crate) fn new(dev: &device::Device, shared: Arc<Shared>) -> impl PinInit<Self, Error> {
+        let dev: ARef<device::Device> = dev.into();
         try_pin_init!(Self {
+            dev,
+            shared,
+            crashed: Atomic::new(0),
             count: Atomic::new(0),
             lock <- new_mutex!(()),
             raised <- new_condvar!(),
@@ -87,6 +107,15 @@ impl EventIrq {
 
 impl ThreadedHandler for EventIrq {
     fn handle_threaded(&self) -> IrqReturn {
+        // CAST: `crash_code` is the low half of the word.
+        let crash = self.shared.events.read(EVENT_CRASH_WORD).unwrap_or(0) as u32;
+        if crash != 0 && self.crashed.xchg(1, Relaxed) == 0 {
+            dev_err!(
+                self.dev,
+                "firmware crashed (code {crash:#x}): jobs in flight aborted, device stopped until the driver is rebound\n"
+            );
+            self.shared.kill();
+        }
         self.count.add(1, Relaxed);
         self.notify();
 

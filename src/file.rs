@@ -4,21 +4,57 @@
 
 use kernel::{
     drm,
-    prelude::*, //
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+    },
 };
 
-use crate::driver::{
-    TernDevice,
-    TernDriver, //
+use crate::{
+    driver::{
+        TernDevice,
+        TernDriver, //
+    },
+    job::FileJobs,
+    vm::Context,
 };
 
-/// The state of an open `/dev/accel/accelN` file. Empty until the uAPI arrives.
-pub(crate) struct File;
+/// The state of an open `/dev/accel/accelN` file.
+pub(crate) struct File {
+    /// The file's device address space.
+    pub(crate) ctx: Arc<Context>,
+    /// The jobs the file submitted and their results.
+    pub(crate) jobs: Arc<FileJobs>,
+    /// Jobs submitted so far.
+    submitted: Atomic<u64>,
+}
+
+impl File {
+    /// Counts a submitted job.
+    pub(crate) fn count_submission(&self) {
+        self.submitted.add(1, Relaxed);
+    }
+
+    /// Jobs submitted so far.
+    pub(crate) fn submitted(&self) -> u64 {
+        self.submitted.load(Relaxed)
+    }
+}
 
 impl drm::file::DriverFile for File {
     type Driver = TernDriver;
 
-    fn open(_dev: &TernDevice) -> Result<Pin<KBox<Self>>> {
-        Ok(KBox::new(Self, GFP_KERNEL)?.into())
+    fn open(dev: &TernDevice) -> Result<Pin<KBox<Self>>> {
+        let shared = (**dev).clone();
+        let file = Self {
+            ctx: Context::new(shared)?,
+            jobs: FileJobs::new()?,
+            submitted: Atomic::new(0),
+        };
+        Ok(KBox::new(file, GFP_KERNEL)?.into())
     }
 }

@@ -2,9 +2,11 @@
 
 //! GEM buffer objects, backed by shmem.
 //!
-//! Nothing creates buffer objects yet. Before an ioctl looks up handles as [`TernBo`], foreign
-//! dma-buf imports must be refused or made to create a [`TernBo`]: the core's default import
-//! creates plain C shmem objects, which are not [`TernBo`]s.
+//! Every handle of a file refers to a [`TernBo`]: the only objects of this device are created by
+//! `DRM_IOCTL_TERN_BO_CREATE`, and PRIME import of a dma-buf exported by this device returns the
+//! same object. The device refuses foreign dma-bufs and dumb buffers (see
+//! `kernel/patches/0007-*`): the DRM core would otherwise make plain C shmem objects for them,
+//! which a handle lookup would take for a [`TernBo`].
 
 use kernel::{
     drm::gem::{
@@ -19,16 +21,24 @@ use crate::driver::{
     TernDriver, //
 };
 
-/// Driver data of a TERN buffer object. Empty for now.
+/// Driver data of a TERN buffer object.
 #[pin_data]
-pub(crate) struct BoData {}
+pub(crate) struct BoData {
+    /// The `DRM_TERN_BO_*` flags it was created with.
+    pub(crate) flags: u32,
+}
 
 impl gem::DriverObject for BoData {
     type Driver = TernDriver;
-    type Args = ();
+    type Args = u32;
 
-    fn new(_dev: &TernDevice, _size: usize, _args: ()) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {})
+    fn new(_dev: &TernDevice, _size: usize, flags: u32) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self { flags })
+    }
+
+    fn close(obj: &TernBo, file: &gem::DriverFile<Self>) {
+        // The buffer leaves this file's address space with its last handle in the file.
+        file.inner().ctx.unmap(obj);
     }
 }
 

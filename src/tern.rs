@@ -7,8 +7,17 @@
 mod driver;
 mod event;
 mod file;
+mod fw;
 mod gem;
+mod ioctl;
+mod job;
+mod mem;
+mod mmu;
+mod queue;
 mod regs;
+mod shared;
+mod uapi;
+mod vm;
 
 kernel::module_pci_driver! {
     type: driver::TernDriver,
@@ -17,3 +26,5 @@ kernel::module_pci_driver! {
     description: "TERN processing accelerator",
     license: "GPL",
 }
+
+kernel::module_firmware!(fw::FwFiles);

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The driver's userspace interface, generated from `uapi/drm/tern_accel.h` by bindgen.
+//!
+//! The structures and constants come from the build (see `Kbuild`); only the ioctl numbers are
+//! computed here, because bindgen cannot evaluate the `DRM_IOWR()` macros.
+
+#[allow(
+    clippy::all,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
+    clippy::undocumented_unsafe_blocks,
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    unreachable_pub
+)]
+mod generated {
+    include!(env!("TERN_UAPI_RS"));
+}
+
+pub(crate) use generated::*;
+
+use kernel::{
+    drm::ioctl::IOWR,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+    uapi::DRM_COMMAND_BASE,
+};
+
+/// `DRM_IOCTL_TERN_QUERY`.
+pub(crate) const DRM_IOCTL_TERN_QUERY: u32 =
+    IOWR::<drm_tern_query>(DRM_COMMAND_BASE + DRM_TERN_QUERY);
+/// `DRM_IOCTL_TERN_BO_CREATE`.
+pub(crate) const DRM_IOCTL_TERN_BO_CREATE: u32 =
+    IOWR::<drm_tern_bo_create>(DRM_COMMAND_BASE + DRM_TERN_BO_CREATE);
+/// `DRM_IOCTL_TERN_BO_INFO`.
+pub(crate) const DRM_IOCTL_TERN_BO_INFO: u32 =
+    IOWR::<drm_tern_bo_info>(DRM_COMMAND_BASE + DRM_TERN_BO_INFO);
+/// `DRM_IOCTL_TERN_SUBMIT`.
+pub(crate) const DRM_IOCTL_TERN_SUBMIT: u32 =
+    IOWR::<drm_tern_submit>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT);
+/// `DRM_IOCTL_TERN_WAIT`.
+pub(crate) const DRM_IOCTL_TERN_WAIT: u32 = IOWR::<drm_tern_wait>(DRM_COMMAND_BASE + DRM_TERN_WAIT);
+
+/// Implements [`FromBytes`] and [`AsBytes`] for ioctl argument structs.
+macro_rules! impl_ioctl_arg {
+    ($($t:ty),* $(,)?) => {
+        $(
+            // SAFETY: See the comment at the invocation.
+            unsafe impl FromBytes for $t {}
+            // SAFETY: See the comment at the invocation.
+            unsafe impl AsBytes for $t {}
+        )*
+    };
+}
+
+// SAFETY: The header declares these structs with `__u32`, `__u64` and `__s64` fields only, each
+// naturally aligned, with explicit pad fields; the assertions below check that their sizes are the
+// sums of their fields. Every bit pattern is therefore a valid value and they have no padding.
+impl_ioctl_arg! {
+    drm_tern_query,
+    drm_tern_bo_create,
+    drm_tern_bo_info,
+    drm_tern_submit,
+    drm_tern_wait,
+}
+
+const _: () = {
+    use core::mem::size_of;
+    assert!(size_of::<drm_tern_query>() == 6 * 4 + 8 + 4 * 2 + 8 * 3 + 4 * 2);
+    assert!(size_of::<drm_tern_bo_create>() == 8 + 4 + 4 + 8);
+    assert!(size_of::<drm_tern_bo_info>() == 4 + 4 + 8 + 8 + 8);
+    assert!(size_of::<drm_tern_submit>() == 4 * 4 + 8 + 8 + 4 + 4 + 8);
+    assert!(size_of::<drm_tern_wait>() == 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8);
+};
