@@ -43,10 +43,11 @@ kernel:
 
 setup: kernel
 
+# Not kbuild's "clean": in M= mode it deletes every *.s below the tree, kernels/ included.
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
-	rm -f src/*.o src/.*.cmd src/*.rmeta
-	rm -rf firmware/out
+	rm -f tern.ko tern.o tern.mod tern.mod.c tern.mod.o .tern*.cmd Module.symvers modules.order
+	rm -f src/*.o src/.*.cmd src/*.rmeta src/*.d
+	rm -rf generated firmware/out
 
 help:
 	@echo 'TERN make targets:'

@@ -19,7 +19,7 @@ trap 'rm -rf "$R"' EXIT
 filter=${1:-}
 t0=$(date +%s.%N)
 "$TERN_ROOT/scripts/vm.sh" --rundir "$R" --timeout "${TERN_GUEST_TIMEOUT:-900}" -- \
-	"$TERN_ROOT/tests/guest/run.sh" "$R" "$KO" "$BIN/tern-guest-tests${filter:+ $filter}"
+	"$TERN_ROOT/tests/guest/run.sh" "$R" "$KO" "$BIN/tern-guest-tests${filter:+=$filter}"
 vm_rc=$?
 elapsed=$(echo "$(date +%s.%N) - $t0" | bc)
 

@@ -3,7 +3,7 @@
 # Runs inside the VM (started by scripts/guest-test.sh): load the module, run the guest test
 # binaries, unload and reload, save KTAP results and dmesg into OUT for the host to judge.
 #
-#   run.sh OUT MODULE TESTBIN...
+#   run.sh OUT MODULE TESTBIN[=FILTER]...
 set -u
 OUT=$1 KO=$2
 shift 2
@@ -31,19 +31,78 @@ result module_load $? "$(ls /dev/accel 2>&1 | tr '\n' ' ')"
 n=0
 for t in "$@"; do
 	n=$((n + 1))
-	"$t" >"$OUT/tests-$n.tap" 2>"$OUT/tests-$n.err"
+	bin=${t%%=*} filter=
+	[ "$bin" != "$t" ] && filter=${t#*=}
+	"$bin" $filter >"$OUT/tests-$n.tap" 2>"$OUT/tests-$n.err"
 	rc=$?
 	[ -s "$OUT/tests-$n.err" ] && sed 's/^/# stderr: /' "$OUT/tests-$n.err" >>"$OUT/tests-$n.tap"
-	grep -q '^1\.\.' "$OUT/tests-$n.tap" || result "$(basename "$t")_ran" 1 "exit $rc, no KTAP plan"
+	grep -q '^1\.\.' "$OUT/tests-$n.tap" || result "$(basename "$bin")_ran" 1 "exit $rc, no KTAP plan"
 done
+
+# Unbind under load: a process with open files and jobs in flight sees the device go away
+# (errors, no hang), then the module unloads and loads again.
+BDF=$(basename "$(readlink -f /sys/bus/pci/drivers/tern/0000:* 2>/dev/null | head -1)")
+TERN=$(dirname "$KO")/target/release/tern
+"$TERN" bench --jobs 1000000 >/dev/null 2>"$OUT/load.err" &
+load=$!
+sleep 2
+if [ -n "$BDF" ] && kill -0 $load 2>/dev/null; then
+	echo "$BDF" >/sys/bus/pci/drivers/tern/unbind
+	ub=$?
+	for _ in $(seq 100); do kill -0 $load 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $load 2>/dev/null; then
+		kill -9 $load; wait $load 2>/dev/null
+		result unbind_under_load 1 "the loaded process did not notice the unbind within 10 s"
+	else
+		wait $load; lrc=$?
+		result unbind_under_load $((ub != 0 || lrc == 0)) "unbind rc $ub, load exit $lrc: $(tail -1 "$OUT/load.err")"
+	fi
+else
+	kill -9 $load 2>/dev/null; wait $load 2>/dev/null
+	result unbind_under_load 1 "no bound device ($BDF) or the load died early: $(tail -2 "$OUT/load.err")"
+fi
 
 rmmod tern 2>"$OUT/rmmod.err"
 rc=$?
 result module_unload $rc "$(cat "$OUT/rmmod.err")"
-if [ $rc = 0 ]; then
-	insmod "$KO" 2>"$OUT/insmod.err" && wait_node
-	result module_reload $? "$(cat "$OUT/insmod.err")"
+
+# Firmware failures: probe fails with one line naming the file; nothing is bound.
+FWP=/sys/module/firmware_class/parameters/path
+good_path=$(cat $FWP)
+fw_case() { # NAME DIR EXPECT-IN-DMESG
+	local name=$1 dir=$2 want=$3
+	echo -n "$dir" >$FWP
+	local n
+	n=$(dmesg | wc -l)
+	insmod "$KO" 2>"$OUT/insmod.err"
+	sleep 0.5
+	local bound=0
+	ls /sys/bus/pci/drivers/tern/0000:* >/dev/null 2>&1 && bound=1
+	local line
+	line=$(dmesg | tail -n +$((n + 1)) | grep -E 'tern' | grep -E 'tern-fw' | head -3 | tr '\n' ' ')
+	local ok=0
+	[ $bound = 0 ] || ok=1
+	echo "$line" | grep -q "$want" || ok=1
+	ls /dev/accel/accel* >/dev/null 2>&1 && ok=1
+	result "$name" $ok "bound=$bound dmesg: ${line:-none}"
 	rmmod tern 2>/dev/null
-fi
+}
+fwdir=$(mktemp -d)
+mkdir -p "$fwdir/empty" "$fwdir/corrupt/tern" "$fwdir/badabi/tern"
+fw_case firmware_missing "$fwdir/empty" "tern-fw"
+cp "$good_path/tern/tern-fw-v1.bin" "$fwdir/corrupt/tern/tern-fw-v1.bin"
+printf 'XXXX' | dd of="$fwdir/corrupt/tern/tern-fw-v1.bin" bs=1 seek=200 conv=notrunc 2>/dev/null
+fw_case firmware_corrupt "$fwdir/corrupt" "tern-fw-v1.bin"
+cp "$good_path/tern/tern-fw-v1.bin" "$fwdir/badabi/tern/tern-fw-v1.bin"
+printf '\x05\x00\x07\x00' | dd of="$fwdir/badabi/tern/tern-fw-v1.bin" bs=1 seek=12 conv=notrunc 2>/dev/null
+fw_case firmware_incompatible_abi "$fwdir/badabi" "ABI"
+echo -n "$good_path" >$FWP
+
+insmod "$KO" 2>"$OUT/insmod.err" && wait_node
+rc=$?
+[ $rc = 0 ] && "$TERN" gemm 16 16 16 >"$OUT/reload-gemm.txt" 2>&1
+rc2=$?
+result module_reload $((rc != 0 || rc2 != 0)) "$(cat "$OUT/insmod.err") $(tail -1 "$OUT/reload-gemm.txt" 2>/dev/null)"
+rmmod tern 2>/dev/null
 dmesg >"$OUT/dmesg.txt"
 exit 0

@@ -6,8 +6,11 @@
  * userspace library both generate their structures from it with bindgen.
  *
  * Rules common to every ioctl:
- *  - every pad field and every reserved flag bit must be zero (-EINVAL otherwise);
+ *  - every pad field, every reserved flag bit and every output field must be zero on input
+ *    (-EINVAL otherwise);
  *  - an ioctl that fails changes nothing;
+ *  - once the device is gone (unbound, removed) or its firmware has crashed, ioctls that need
+ *    it return -ENODEV;
  *  - structures only grow at the end; the DRM core zero-extends a shorter structure from
  *    older userspace, and new fields are defined so that zero keeps the old behaviour.
  */
@@ -97,7 +100,8 @@ struct drm_tern_query {
  *      must be zero. Out: the device VA the buffer is mapped at in this file's address space.
  *
  * The buffer is zero-filled, mapped for the device in the calling file's address space and
- * nowhere else.
+ * nowhere else. Buffers exported with PRIME can be imported by another TERN file (it gets its
+ * own mapping); importing a dma-buf of another device fails with -EOPNOTSUPP.
  */
 struct drm_tern_bo_create {
 	__u64 size;
@@ -136,6 +140,10 @@ struct drm_tern_bo_info {
  * @budget: instruction budget (0: the device default); the job ends with
  *          DRM_TERN_JOB_WATCHDOG when it runs out.
  * @seqno: out: the job's sequence number on @queue, for DRM_IOCTL_TERN_WAIT.
+ *
+ * Errors: -EINVAL for a bad value, -ENOENT for an unknown handle, -EFAULT for an unreadable
+ * @bo_handles, -EBUSY when the queue's ring is full (wait for a job first), -ENODEV when the
+ * device is gone.
  */
 struct drm_tern_submit {
 	__u32 queue;
@@ -167,8 +175,11 @@ struct drm_tern_submit {
  * struct drm_tern_wait - wait for a job (DRM_IOCTL_TERN_WAIT).
  * @queue: the queue the job was submitted to.
  * @flags: must be zero.
- * @seqno: the job's sequence number; it must be a job of this file (-EINVAL otherwise).
- * @timeout_ns: how long to wait, relative; 0 polls. -ETIME when it expires first.
+ * @seqno: the job's sequence number; it must be a job of this file (-EINVAL otherwise). The
+ *         driver remembers the results of the last 4096 jobs of a file per queue; older
+ *         ones are forgotten (-EINVAL).
+ * @timeout_ns: how long to wait, relative; 0 polls, negative is -EINVAL. -ETIME when it
+ *              expires first, -EINTR when a signal arrives.
  * @status: out: DRM_TERN_JOB_*.
  * @info: out: status detail (instruction index for DRM_TERN_JOB_ILLEGAL).
  * @fault_va: out: faulting device VA for DRM_TERN_JOB_MMU_FAULT.

@@ -6,6 +6,9 @@ use std::io::Write;
 /// A test's outcome: `Ok` passes, `Err(reason)` fails with the reason printed.
 pub type Outcome = Result<(), String>;
 
+/// A test body.
+pub type TestFn = fn() -> Outcome;
+
 /// A named test.
 pub struct Test {
     /// Name printed in the result line.

@@ -4,41 +4,71 @@
 //!
 //! Usage: `tern-guest-tests [FILTER]` runs the tests whose name contains FILTER.
 
+mod bo;
+mod isolation;
+mod jobs;
 mod ktap;
 mod node;
 mod pci;
+mod query;
+mod raw;
 
-use ktap::Test;
-
-const TESTS: &[Test] = &[
-    Test {
-        name: "pci_function_present",
-        run: pci::function_present,
-    },
-    Test {
-        name: "pci_driver_bound",
-        run: pci::driver_bound,
-    },
-    Test {
-        name: "msix_interrupt_delivered",
-        run: pci::msix_delivered,
-    },
-    Test {
-        name: "accel_node_discovered",
-        run: node::accel_node_discovered,
-    },
-    Test {
-        name: "version_ioctl",
-        run: node::version_ioctl,
-    },
-    Test {
-        name: "open_wrong_node_refused",
-        run: node::open_wrong_node_refused,
-    },
+/// Every guest test, in run order: the driver-independent ones first.
+const TESTS: &[(&str, ktap::TestFn)] = &[
+    ("pci_function_present", pci::function_present),
+    ("pci_driver_bound", pci::driver_bound),
+    ("msix_interrupt_delivered", pci::msix_delivered),
+    ("accel_node_discovered", node::accel_node_discovered),
+    ("version_ioctl", node::version_ioctl),
+    ("open_wrong_node_refused", node::open_wrong_node_refused),
+    ("query_reports_device", query::query_reports_device),
+    (
+        "query_rejects_flags_and_pad",
+        query::query_rejects_flags_and_pad,
+    ),
+    ("bo_lifecycle_and_mmap", bo::bo_lifecycle_and_mmap),
+    (
+        "bo_create_rejects_bad_values",
+        bo::bo_create_rejects_bad_values,
+    ),
+    (
+        "bo_info_rejects_bad_handles",
+        bo::bo_info_rejects_bad_handles,
+    ),
+    (
+        "dmabuf_export_and_self_import",
+        bo::dmabuf_export_and_self_import,
+    ),
+    (
+        "foreign_dmabuf_import_refused",
+        bo::foreign_dmabuf_import_refused,
+    ),
+    ("nop_job_completes", jobs::nop_job_completes),
+    ("copy_job_matches_cpu", jobs::copy_job_matches_cpu),
+    ("vadd_job_matches_cpu", jobs::vadd_job_matches_cpu),
+    ("gemm_job_matches_cpu", jobs::gemm_job_matches_cpu),
+    (
+        "faulting_and_illegal_jobs_report_status",
+        jobs::faulting_and_illegal_jobs_report_status,
+    ),
+    (
+        "wait_times_out_then_watchdog",
+        jobs::wait_times_out_then_watchdog,
+    ),
+    ("submit_rejects_bad_values", jobs::submit_rejects_bad_values),
+    ("wait_rejects_bad_values", jobs::wait_rejects_bad_values),
+    ("processes_are_isolated", isolation::processes_are_isolated),
 ];
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--isolation-child") {
+        std::process::exit(isolation::child());
+    }
     let filter = std::env::args().nth(1);
-    let failed = ktap::run(TESTS, filter.as_deref());
+    let tests: Vec<ktap::Test> = TESTS
+        .iter()
+        .map(|&(name, run)| ktap::Test { name, run })
+        .collect();
+    let failed = ktap::run(&tests, filter.as_deref());
     std::process::exit(i32::from(failed > 0));
 }
