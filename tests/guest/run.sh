@@ -103,6 +103,18 @@ rc=$?
 [ $rc = 0 ] && "$TERN" gemm 16 16 16 >"$OUT/reload-gemm.txt" 2>&1
 rc2=$?
 result module_reload $((rc != 0 || rc2 != 0)) "$(cat "$OUT/insmod.err") $(tail -1 "$OUT/reload-gemm.txt" 2>/dev/null)"
+
+# The tern tool end to end: assemble, allocate, run, print; and a failing job's exit status.
+ROOT=$(dirname "$KO")
+out=$("$TERN" run "$ROOT/kernels/fill.s" --arg buf:20 --arg int:0x3fc00000 --arg int:4 --print 0:f32 2>&1)
+rc=$?
+[ $rc = 0 ] && [ "$(echo "$out" | grep '^arg0:')" = "arg0: 1.5 1.5 1.5 1.5 0" ]
+result tern_run_fill $? "exit $rc: $(echo "$out" | tr '\n' ' ')"
+printf 'ld r1, r0, 8\nhalt\n' >"$OUT/fault.s"
+out=$("$TERN" run "$OUT/fault.s" 2>&1)
+rc=$?
+[ $rc = 3 ] && echo "$out" | grep -q "MMU fault at device VA 0x8"
+result tern_run_failing_job_exit_3 $? "exit $rc: $(echo "$out" | tr '\n' ' ')"
 rmmod tern 2>/dev/null
 dmesg >"$OUT/dmesg.txt"
 exit 0

@@ -168,7 +168,8 @@ fn run(cli: &Cli) -> Result<()> {
         let Some(Some(b)) = p.buffers.get_mut(i) else {
             bail!("argument {i} is not a buffer")
         };
-        let bytes = b.bytes()?;
+        let len = p.sizes[i];
+        let bytes = &b.bytes()?[..len];
         let words = bytes.chunks_exact(4).map(|w| [w[0], w[1], w[2], w[3]]);
         let items: Vec<String> = match ty {
             "f32" => words
@@ -186,10 +187,11 @@ fn run(cli: &Cli) -> Result<()> {
     }
     for spec in save {
         let (i, path) = index_of(spec, '=')?;
+        let len = p.sizes.get(i).copied().unwrap_or(0);
         let Some(Some(b)) = p.buffers.get_mut(i) else {
             bail!("argument {i} is not a buffer")
         };
-        std::fs::write(path, b.bytes()?).with_context(|| format!("cannot write {path}"))?;
+        std::fs::write(path, &b.bytes()?[..len]).with_context(|| format!("cannot write {path}"))?;
     }
     Ok(())
 }

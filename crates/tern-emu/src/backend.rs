@@ -132,3 +132,21 @@ impl ServerBackend for Backend {
         self.dev.irqs.set_irqs(index, flags, start, count, fds)
     }
 }
+
+/// Serves clients of `server` one after another, each on `dev`; forgets a client's memory
+/// and eventfds and resets the device when it goes (a restarted QEMU finds a fresh device).
+/// Returns after one client when `once` is set.
+pub fn serve(server: &vfio_user::Server, dev: &Arc<Device>, once: bool) {
+    loop {
+        let mut backend = Backend::new(dev.clone());
+        match server.run(&mut backend) {
+            Ok(()) => log::info!("client disconnected"),
+            Err(e) => log::warn!("client session ended: {e}"),
+        }
+        dev.disconnect();
+        if once {
+            return;
+        }
+        log::info!("waiting for a new client");
+    }
+}

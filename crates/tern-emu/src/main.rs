@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use tern_emu::backend::{Backend, irqs, regions};
+use tern_emu::backend::{irqs, regions, serve};
 use tern_emu::control;
 use tern_emu::device::Device;
 use tern_emu::faults::Knob;
@@ -92,16 +92,6 @@ fn main() -> Result<()> {
             .with_context(|| format!("cannot listen on {}", c.display()))?;
     }
     log::info!("listening on {}", args.socket.display());
-    loop {
-        let mut backend = Backend::new(dev.clone());
-        match server.run(&mut backend) {
-            Ok(()) => log::info!("client disconnected"),
-            Err(e) => log::warn!("client session ended: {e}"),
-        }
-        dev.disconnect();
-        if args.once {
-            return Ok(());
-        }
-        log::info!("waiting for a new client");
-    }
+    serve(&server, &dev, args.once);
+    Ok(())
 }

@@ -52,6 +52,8 @@ pub struct Prepared<'d> {
     len: u32,
     /// The buffers, in argument order (None for integer arguments).
     pub buffers: Vec<Option<Buffer<'d>>>,
+    /// The size asked for each argument, in bytes (0 for integers); buffers are page-rounded.
+    pub sizes: Vec<usize>,
 }
 
 /// Allocates the argument block, the program and the buffers.
@@ -78,6 +80,14 @@ pub fn prepare<'d>(dev: &'d Device, code: &[u8], args: &[Arg]) -> Result<Prepare
     program.bytes()?[..code.len()].copy_from_slice(code);
     let mut buffers = Vec::new();
     let mut words = Vec::new();
+    let sizes = args
+        .iter()
+        .map(|a| match a {
+            Arg::Int(_) => 0,
+            Arg::Zeroed(n) => *n as usize,
+            Arg::Data(d) => d.len(),
+        })
+        .collect();
     for a in args {
         match a {
             Arg::Int(v) => {
@@ -107,6 +117,7 @@ pub fn prepare<'d>(dev: &'d Device, code: &[u8], args: &[Arg]) -> Result<Prepare
         program,
         len: code.len() as u32,
         buffers,
+        sizes,
     })
 }
 
