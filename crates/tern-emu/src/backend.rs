@@ -87,12 +87,14 @@ impl ServerBackend for Backend {
 
     fn region_write(&mut self, region: u32, offset: u64, data: &[u8]) -> std::io::Result<()> {
         match region {
-            VFIO_PCI_CONFIG_REGION_INDEX => self
-                .dev
-                .config
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .write(offset, data),
+            VFIO_PCI_CONFIG_REGION_INDEX => {
+                log::debug!("config: write {data:02x?} at {offset:#x}");
+                self.dev
+                    .config
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .write(offset, data)
+            }
             VFIO_PCI_BAR0_REGION_INDEX => self.dev.bar0_write(offset, data),
             _ => return Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
         }

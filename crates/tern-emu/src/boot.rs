@@ -14,6 +14,10 @@ pub fn boot_rom(dev: &Inner, addr: u64, size: u32) -> Result<tern_fw::Loaded, Bo
     if size == 0 {
         return Err(BootStatus::BadSize);
     }
+    if !dev.bus_master() {
+        log::warn!("boot: bus mastering is off, the image cannot be read");
+        return Err(BootStatus::DmaError);
+    }
     // Read what the header needs first, so a bad magic is reported even for a bad size.
     let mut head = [0u8; 8];
     let n = (size as usize).min(head.len());

@@ -119,6 +119,16 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// True while the command register lets the device master DMA.
+    pub fn bus_master(&self) -> bool {
+        let cmd = self
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .command();
+        cmd & crate::pci_config::COMMAND_BUS_MASTER != 0
+    }
+
     /// Device clock in ns.
     pub fn now(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64

@@ -170,6 +170,11 @@ pub(crate) fn worker(dev: &Inner, q: usize) {
         st.running = true;
         drop(st);
 
+        if !dev.bus_master() {
+            log::warn!("queue {q}: bus mastering is off, the ring cannot be read");
+            fail_queue(dev, q, qerr::RING_DMA);
+            continue;
+        }
         let mut raw = [0u8; hq::DESC_SIZE];
         let desc = match dev
             .mem

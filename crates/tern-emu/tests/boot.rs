@@ -118,3 +118,12 @@ fn reset_drops_the_firmware() {
     assert_eq!(t.r32(regs::FW_VERSION), 0);
     assert_eq!(t.boot(&firmware()), BootStatus::Ok as u32);
 }
+
+#[test]
+fn no_dma_without_bus_master() {
+    let mut t = TestDriver::new();
+    t.dev.config.lock().unwrap().write(4, &[0x02, 0x00]);
+    assert_eq!(t.boot(&firmware()), BootStatus::DmaError as u32);
+    t.dev.config.lock().unwrap().write(4, &[0x06, 0x00]);
+    assert_eq!(t.boot(&firmware()), BootStatus::Ok as u32);
+}

@@ -78,6 +78,8 @@ impl TestDriver {
         let f = unsafe { File::from_raw_fd(fd) };
         f.set_len(MEM).unwrap();
         dev.mem.map(IOVA, MEM, 0, Some(f)).unwrap();
+        // Memory space and bus master, as a driver's pci_enable_device + pci_set_master do.
+        dev.config.lock().unwrap().write(4, &[0x06, 0x00]);
         let irqs: Vec<File> = (0..8).map(|_| eventfd()).collect();
         for (i, e) in irqs.iter().enumerate() {
             dev.irqs
