@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT OR Apache-2.0
-# `make check`: set up, build everything, run the host tests and the guest tests, and end
-# with one line "N passed, N failed" over both.
+# `make check`: set up, build everything, run the host tests, the guest tests and the VM
+# harness's own failure-mode tests, and end with one line "N passed, N failed" over all.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TERN_ROOT"
@@ -29,7 +29,16 @@ gf=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p')
 gp=${gp:-0} gf=${gf:-0}
 [ $guest_rc = 0 ] || [ "$gf" -gt 0 ] || gf=1
 
-total_p=$((hp + gp)) total_f=$((hf + gf))
+harness_out=$TERN_CACHE/last-harness-tests.txt
+step harness-tests bash -c "bash tests/harness/run.sh 2>&1 | tee '$harness_out'; exit \${PIPESTATUS[0]}"
+harness_rc=$?
+line=$(grep -E '^harness: [0-9]+ passed, [0-9]+ failed' "$harness_out" | tail -1)
+ap=$(echo "$line" | sed -nE 's/harness: ([0-9]+) passed.*/\1/p')
+af=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p')
+ap=${ap:-0} af=${af:-0}
+[ $harness_rc = 0 ] || [ "$af" -gt 0 ] || af=1
+
+total_p=$((hp + gp + ap)) total_f=$((hf + gf + af))
 [ $total_p -gt 0 ] || total_f=$((total_f + 1))
 echo "$total_p passed, $total_f failed"
 [ $total_f = 0 ]

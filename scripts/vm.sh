@@ -88,9 +88,10 @@ if [ $rc = 124 ] || [ $rc = 137 ]; then
 	log "the guest did not finish within $TIMEOUT s and was killed"
 	exit 92
 fi
-if [ $rc != 0 ] && grep -qE 'qemu-system-x86_64: .*(vfio|[Ff]ailed|[Cc]ould not|error)' "$RUNDIR/vng.err"; then
+qemu_errors=$(grep -E '^qemu-system-x86_64: ' "$RUNDIR/vng.err" | grep -v ': warning: ')
+if [ $rc != 0 ] && [ -n "$qemu_errors" ]; then
 	log "QEMU could not start or could not attach the device:"
-	grep -E 'qemu' "$RUNDIR/vng.err" | sed 's/^/  qemu| /' >&2
+	echo "$qemu_errors" | sed 's/^/  qemu| /' >&2
 	log "device model log:"
 	tail -20 "$RUNDIR/emu.log" | sed 's/^/  emu| /' >&2
 	exit 91
