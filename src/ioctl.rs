@@ -210,7 +210,7 @@ pub(crate) fn submit(
     let bar = hw.shared.bar.access(hw.pdev.as_ref())?;
     inner.jobs.reserve(queue_index)?;
     let seqno = queue.submit(bar, &desc, |seqno| {
-        inner.jobs.add(queue_index, seqno);
+        inner.jobs.add(queue_index, seqno)?;
         Ok(Job {
             seqno,
             owner: inner.jobs.clone(),

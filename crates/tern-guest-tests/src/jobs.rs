@@ -425,3 +425,44 @@ pub fn wait_rejects_bad_values() -> Outcome {
         format!("status {}", good.status)
     })
 }
+
+pub fn results_of_the_last_4096_jobs_are_kept() -> Outcome {
+    const KEPT: usize = 4096;
+    const EXTRA: usize = 100;
+    let d = open()?;
+    let mut jobs = Vec::with_capacity(KEPT + EXTRA);
+    let mut inflight = std::collections::VecDeque::new();
+    for _ in 0..KEPT + EXTRA {
+        if inflight.len() == 64
+            && let Some(j) = inflight.pop_front()
+        {
+            d.wait(j, T).map_err(|e| e.to_string())?;
+        }
+        let j = d.submit(&Submit::default()).map_err(|e| e.to_string())?;
+        inflight.push_back(j);
+        jobs.push(j);
+    }
+    for j in inflight {
+        d.wait(j, T).map_err(|e| e.to_string())?;
+    }
+    let wait = |j: tern::Job| {
+        let mut a = uapi::drm_tern_wait {
+            queue: j.queue,
+            seqno: j.seqno,
+            ..Default::default()
+        };
+        (ioctl(&d, uapi::DRM_IOCTL_TERN_WAIT, &mut a), a.status)
+    };
+    for (i, &j) in jobs.iter().enumerate() {
+        let (rc, status) = wait(j);
+        if i < EXTRA {
+            expect_errno(&format!("job {i}, forgotten"), rc, libc::EINVAL)?;
+        } else {
+            expect_errno(&format!("job {i}, kept"), rc, 0)?;
+            check(status == uapi::DRM_TERN_JOB_DONE, || {
+                format!("job {i}: status {status}")
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -57,6 +57,10 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
     ),
     ("submit_rejects_bad_values", jobs::submit_rejects_bad_values),
     ("wait_rejects_bad_values", jobs::wait_rejects_bad_values),
+    (
+        "results_of_the_last_4096_jobs_are_kept",
+        jobs::results_of_the_last_4096_jobs_are_kept,
+    ),
     ("processes_are_isolated", isolation::processes_are_isolated),
 ];
 
