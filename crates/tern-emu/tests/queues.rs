@@ -132,7 +132,10 @@ fn queue_stops_without_bus_master() {
     t.dev.config.lock().unwrap().write(4, &[0x02, 0x00]);
     let s = t.submit(0, nop());
     assert!(wait_irq(&t.irqs[1], 1000) >= 1, "queue error interrupt");
-    assert_eq!(t.r32(TestDriver::qreg(0, q::STATUS)) & q::STATUS_ERROR, q::STATUS_ERROR);
+    assert_eq!(
+        t.r32(TestDriver::qreg(0, q::STATUS)) & q::STATUS_ERROR,
+        q::STATUS_ERROR
+    );
     assert!(t.fence(0) < s, "nothing ran");
     let (_, compl, ..) = t.queues[0].unwrap();
     assert_eq!(t.get(compl + 12, 4), qerr::RING_DMA.to_le_bytes());
