@@ -12,7 +12,7 @@ export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 all: module
 
 module modules: kdir-check
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(CLIPPY),CLIPPY=1) modules
 
 # The firmware image, where the guest's firmware loader finds it (firmware_class.path).
 firmware:

@@ -7,6 +7,14 @@ set -uo pipefail
 cd "$TERN_ROOT"
 
 step setup bash scripts/setup.sh || die "set-up failed"
+# Lint (rustfmt, clippy on the workspace and on the module) counts as one result. It runs
+# before the module build because the module's clippy build must be followed by a normal one.
+lint() {
+	cargo fmt --all --check &&
+		cargo clippy -q --workspace --all-targets -- -D warnings &&
+		make -s module CLIPPY=1 2>&1 | tee /dev/stderr | { ! grep -q 'warning'; }
+}
+if step lint lint; then lp=1 lf=0; else lp=0 lf=1; echo "lint: failed (see above)"; fi
 step module make -s module || die "the module does not build"
 step userspace cargo build --release --workspace --quiet || die "the workspace does not build"
 step firmware make -s firmware || die "the firmware does not build"
@@ -38,7 +46,7 @@ af=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p')
 ap=${ap:-0} af=${af:-0}
 [ $harness_rc = 0 ] || [ "$af" -gt 0 ] || af=1
 
-total_p=$((hp + gp + ap)) total_f=$((hf + gf + af))
+total_p=$((hp + gp + ap + lp)) total_f=$((hf + gf + af + lf))
 [ $total_p -gt 0 ] || total_f=$((total_f + 1))
 echo "$total_p passed, $total_f failed"
 [ $total_f = 0 ]
