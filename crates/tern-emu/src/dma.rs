@@ -2,11 +2,21 @@
 //! Guest memory as the device sees it: the DMA windows QEMU maps with DMA_MAP messages.
 //!
 //! With guest RAM on a shared memory backend each DMA_MAP carries an fd; the model maps it
-//! into its own address space and DMA is a memcpy.
+//! into its own address space and DMA is a memcpy. A window that comes without an fd is kept
+//! as a "message path" window: accesses to it go to the client as DMA_READ/DMA_WRITE
+//! messages through the session's [`MessagePath`] (`proxy.rs`).
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+/// Reaches client memory by messages (DMA_READ/DMA_WRITE), for windows without an fd.
+pub trait MessagePath: Send + Sync {
+    /// Reads client memory at `addr` into `buf`.
+    fn read(&self, addr: u64, buf: &mut [u8]) -> std::io::Result<()>;
+    /// Writes `buf` to client memory at `addr`.
+    fn write(&self, addr: u64, buf: &[u8]) -> std::io::Result<()>;
+}
 
 /// A DMA access that no mapped window covers.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -21,6 +31,7 @@ pub struct DmaFault {
 struct Window {
     iova: u64,
     len: u64,
+    /// The mapping, or null for a message-path window.
     host: *mut u8,
 }
 
@@ -32,8 +43,10 @@ unsafe impl Sync for Window {}
 
 impl Drop for Window {
     fn drop(&mut self) {
-        // SAFETY: `host`/`len` are exactly what mmap returned and are unmapped only here.
-        unsafe { libc::munmap(self.host.cast(), self.len as usize) };
+        if !self.host.is_null() {
+            // SAFETY: `host`/`len` are exactly what mmap returned and are unmapped only here.
+            unsafe { libc::munmap(self.host.cast(), self.len as usize) };
+        }
     }
 }
 
@@ -41,19 +54,41 @@ impl Drop for Window {
 #[derive(Default)]
 pub struct GuestMemory {
     windows: RwLock<Vec<Window>>,
+    path: RwLock<Option<Arc<dyn MessagePath>>>,
 }
 
+/// Bounce buffer size for copies that involve message-path windows.
+const BOUNCE: u64 = 1 << 20;
+
 impl GuestMemory {
-    /// Maps `len` bytes of `fd` at file offset `offset` as the window for `iova`.
+    /// Sets (or removes) the message path used for windows without an fd.
+    pub fn set_path(&self, path: Option<Arc<dyn MessagePath>>) {
+        *self.path.write().unwrap_or_else(|e| e.into_inner()) = path;
+    }
+
+    fn insert(&self, w: Window) {
+        let (iova, len) = (w.iova, w.len);
+        let mut ws = self.windows.write().unwrap_or_else(|e| e.into_inner());
+        ws.retain(|o| o.iova + o.len <= iova || iova + len <= o.iova);
+        ws.push(w);
+    }
+
+    /// Maps `len` bytes of `fd` at file offset `offset` as the window for `iova`; without an
+    /// fd the window is reached by messages.
     pub fn map(&self, iova: u64, len: u64, offset: u64, fd: Option<File>) -> std::io::Result<()> {
         let einval = || std::io::Error::from_raw_os_error(libc::EINVAL);
-        let Some(fd) = fd else {
-            log::warn!("dma: window {iova:#x}+{len:#x} has no fd; DMA to it will fault");
-            return Ok(());
-        };
         if len == 0 || iova.checked_add(len).is_none() {
             return Err(einval());
         }
+        let Some(fd) = fd else {
+            log::info!("dma: window {iova:#x}+{len:#x} has no fd; reached by DMA_READ/WRITE");
+            self.insert(Window {
+                iova,
+                len,
+                host: std::ptr::null_mut(),
+            });
+            return Ok(());
+        };
         // SAFETY: a fresh shared mapping of a file QEMU gave us; the kernel checks the range.
         let host = unsafe {
             libc::mmap(
@@ -68,14 +103,11 @@ impl GuestMemory {
         if host == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        let w = Window {
+        self.insert(Window {
             iova,
             len,
             host: host.cast(),
-        };
-        let mut ws = self.windows.write().unwrap_or_else(|e| e.into_inner());
-        ws.retain(|o| o.iova + o.len <= iova || iova + len <= o.iova);
-        ws.push(w);
+        });
         log::debug!("dma: mapped {iova:#x}+{len:#x}");
         Ok(())
     }
@@ -95,11 +127,13 @@ impl GuestMemory {
             .clear();
     }
 
+    /// Runs `f` on the host address of `[addr, addr + len)` if one mapped window covers it,
+    /// or on `None` if one message-path window does.
     fn with_window<R>(
         &self,
         addr: u64,
         len: usize,
-        f: impl FnOnce(*mut u8) -> R,
+        f: impl FnOnce(Option<*mut u8>) -> R,
     ) -> Result<R, DmaFault> {
         let fault = DmaFault {
             addr,
@@ -111,26 +145,64 @@ impl GuestMemory {
             .iter()
             .find(|w| addr >= w.iova && end <= w.iova + w.len)
             .ok_or(fault)?;
+        if w.host.is_null() {
+            return Ok(f(None));
+        }
         // SAFETY: `addr - w.iova + len <= w.len` was checked above, so the pointer stays
         // inside the mapping, which lives as long as the read lock is held.
-        Ok(f(unsafe { w.host.add((addr - w.iova) as usize) }))
+        Ok(f(Some(unsafe { w.host.add((addr - w.iova) as usize) })))
+    }
+
+    /// Runs `f` on the message path (outside the window lock, as it waits for the client).
+    fn by_message(
+        &self,
+        addr: u64,
+        len: usize,
+        f: impl FnOnce(&dyn MessagePath) -> std::io::Result<()>,
+    ) -> Result<(), DmaFault> {
+        let fault = DmaFault {
+            addr,
+            len: len as u64,
+        };
+        let path = self.path.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(path) = path else {
+            log::warn!("dma: {fault}: no message path to the client");
+            return Err(fault);
+        };
+        f(path.as_ref()).map_err(|e| {
+            log::warn!("dma: {fault} by message: {e}");
+            fault
+        })
     }
 
     /// Copies guest memory at `addr` into `buf`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), DmaFault> {
-        self.with_window(addr, buf.len(), |p| {
-            // SAFETY: `p` covers `buf.len()` mapped bytes (see `with_window`); the guest may
-            // change them concurrently, which a byte copy tolerates.
-            unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) }
-        })
+        let len = buf.len();
+        let mapped = self.with_window(addr, len, |p| {
+            p.map(|p| {
+                // SAFETY: `p` covers `buf.len()` mapped bytes (see `with_window`); the guest
+                // may change them concurrently, which a byte copy tolerates.
+                unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) }
+            })
+        })?;
+        match mapped {
+            Some(()) => Ok(()),
+            None => self.by_message(addr, len, |m| m.read(addr, buf)),
+        }
     }
 
     /// Copies `buf` into guest memory at `addr`.
     pub fn write(&self, addr: u64, buf: &[u8]) -> Result<(), DmaFault> {
-        self.with_window(addr, buf.len(), |p| {
-            // SAFETY: as in `read`, the destination covers `buf.len()` mapped bytes.
-            unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), p, buf.len()) }
-        })
+        let mapped = self.with_window(addr, buf.len(), |p| {
+            p.map(|p| {
+                // SAFETY: as in `read`, the destination covers `buf.len()` mapped bytes.
+                unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), p, buf.len()) }
+            })
+        })?;
+        match mapped {
+            Some(()) => Ok(()),
+            None => self.by_message(addr, buf.len(), |m| m.write(addr, buf)),
+        }
     }
 }
 
@@ -145,7 +217,7 @@ impl Clone for DmaFault {
 
 impl GuestMemory {
     /// Copies `len` bytes from `src` to `dst` inside guest memory, one memcpy when both lie in
-    /// mapped windows.
+    /// mapped windows, through a bounce buffer when either is reached by messages.
     pub fn copy(&self, dst: u64, src: u64, len: u64) -> Result<(), DmaFault> {
         let ws = self.windows.read().unwrap_or_else(|e| e.into_inner());
         let find = |a: u64| {
@@ -154,6 +226,10 @@ impl GuestMemory {
         };
         let s = find(src).ok_or(DmaFault { addr: src, len })?;
         let d = find(dst).ok_or(DmaFault { addr: dst, len })?;
+        if s.host.is_null() || d.host.is_null() {
+            drop(ws);
+            return self.bounce(dst, src, len);
+        }
         // SAFETY: both ranges were checked to lie inside live mappings (held by the read
         // lock); `copy` (memmove) tolerates overlap.
         unsafe {
@@ -163,6 +239,24 @@ impl GuestMemory {
                 len as usize,
             )
         };
+        Ok(())
+    }
+
+    /// `copy` in pieces through a buffer, back to front when `dst` overlaps after `src`.
+    fn bounce(&self, dst: u64, src: u64, len: u64) -> Result<(), DmaFault> {
+        let mut buf = vec![0u8; len.min(BOUNCE) as usize];
+        let pieces: Vec<u64> = (0..len).step_by(BOUNCE as usize).collect();
+        let backwards = dst > src && dst < src + len;
+        let order: Box<dyn Iterator<Item = &u64>> = if backwards {
+            Box::new(pieces.iter().rev())
+        } else {
+            Box::new(pieces.iter())
+        };
+        for &off in order {
+            let b = &mut buf[..(len - off).min(BOUNCE) as usize];
+            self.read(src + off, b)?;
+            self.write(dst + off, b)?;
+        }
         Ok(())
     }
 }
@@ -206,5 +300,43 @@ mod tests {
         assert!(m.read(u64::MAX - 1, &mut [0; 4]).is_err());
         m.unmap(0x10000, 0x1000);
         assert!(m.read(0x10000, &mut [0; 1]).is_err());
+    }
+
+    /// A client memory reached by "messages": a plain buffer at 0x40000.
+    struct Fake(std::sync::Mutex<Vec<u8>>);
+    impl MessagePath for Fake {
+        fn read(&self, addr: u64, buf: &mut [u8]) -> std::io::Result<()> {
+            let m = self.0.lock().unwrap();
+            let o = (addr - 0x40000) as usize;
+            buf.copy_from_slice(&m[o..o + buf.len()]);
+            Ok(())
+        }
+        fn write(&self, addr: u64, buf: &[u8]) -> std::io::Result<()> {
+            let mut m = self.0.lock().unwrap();
+            let o = (addr - 0x40000) as usize;
+            m[o..o + buf.len()].copy_from_slice(buf);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn fdless_window_goes_by_message() {
+        let m = GuestMemory::default();
+        m.map(0x40000, 0x3000, 0, None).unwrap();
+        assert!(m.read(0x40000, &mut [0; 4]).is_err(), "no path yet");
+        let fake = Arc::new(Fake(std::sync::Mutex::new(vec![0; 0x3000])));
+        m.set_path(Some(fake.clone()));
+        m.map(0x10000, 0x1000, 0, Some(memfd(0x1000))).unwrap();
+        m.write(0x40010, &[5, 6, 7]).unwrap();
+        assert_eq!(fake.0.lock().unwrap()[0x10..0x13], [5, 6, 7]);
+        // Mapped to message and back, and an overlapping copy inside the message window.
+        m.write(0x10000, &[1, 2, 3, 4]).unwrap();
+        m.copy(0x40100, 0x10000, 4).unwrap();
+        m.copy(0x40102, 0x40100, 4).unwrap();
+        m.copy(0x10800, 0x40100, 6).unwrap();
+        let mut b = [0u8; 6];
+        m.read(0x10800, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 1, 2, 3, 4]);
+        assert!(m.read(0x42ffe, &mut [0; 4]).is_err(), "past the window");
     }
 }

@@ -12,4 +12,6 @@ pub mod faults;
 pub mod irq;
 pub mod mmu;
 pub mod pci_config;
+pub mod proxy;
 pub mod queue;
+pub mod wire;

@@ -7,11 +7,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use tern_emu::backend::{irqs, regions, serve};
 use tern_emu::control;
 use tern_emu::device::Device;
 use tern_emu::faults::Knob;
-use vfio_user::Server;
 
 /// The TERN accelerator device model, served over vfio-user.
 #[derive(Parser)]
@@ -53,8 +51,10 @@ fn main() -> Result<()> {
         .format_target(false)
         .init();
 
-    let server = Server::new(&args.socket, true, irqs(), regions())
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    if args.socket.exists() {
+        anyhow::bail!("cannot listen on {}: it exists", args.socket.display());
+    }
+    let listener = std::os::unix::net::UnixListener::bind(&args.socket)
         .with_context(|| format!("cannot listen on {}", args.socket.display()))?;
     let mut paths = vec![args.socket.clone()];
     if let Some(c) = &args.control {
@@ -92,6 +92,7 @@ fn main() -> Result<()> {
             .with_context(|| format!("cannot listen on {}", c.display()))?;
     }
     log::info!("listening on {}", args.socket.display());
-    serve(&server, &dev, args.once);
-    Ok(())
+    let served = tern_emu::proxy::serve(&listener, &dev, args.once);
+    let _ = std::fs::remove_file(&args.socket);
+    served.context("cannot accept a client")
 }
