@@ -28,23 +28,23 @@ hp=${hp:-0} hf=${hf:-0}
 [ $host_rc = 0 ] || [ "$hf" -gt 0 ] || hf=1 # a build failure counts as a failure
 echo "host: $hp passed, $hf failed"
 
-guest_out=$TERN_CACHE/last-guest-tests.txt
-step guest-tests bash -c "bash scripts/guest-test.sh ${FILTER:-} 2>&1 | tee '$guest_out'; exit \${PIPESTATUS[0]}"
-guest_rc=$?
-line=$(grep -E '^guest: [0-9]+ passed, [0-9]+ failed' "$guest_out" | tail -1)
-gp=$(echo "$line" | sed -nE 's/guest: ([0-9]+) passed.*/\1/p')
-gf=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p')
-gp=${gp:-0} gf=${gf:-0}
-[ $guest_rc = 0 ] || [ "$gf" -gt 0 ] || gf=1
-
-harness_out=$TERN_CACHE/last-harness-tests.txt
-step harness-tests bash -c "bash tests/harness/run.sh 2>&1 | tee '$harness_out'; exit \${PIPESTATUS[0]}"
-harness_rc=$?
-line=$(grep -E '^harness: [0-9]+ passed, [0-9]+ failed' "$harness_out" | tail -1)
-ap=$(echo "$line" | sed -nE 's/harness: ([0-9]+) passed.*/\1/p')
-af=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p')
-ap=${ap:-0} af=${af:-0}
-[ $harness_rc = 0 ] || [ "$af" -gt 0 ] || af=1
+# suite NAME CMD: runs a suite whose output ends "NAME: N passed, N failed"; sets P and F
+# (a suite that fails without saying so counts one failure).
+suite() {
+	local name=$1 out=$TERN_CACHE/last-$1-tests.txt rc line
+	shift
+	step "$name-tests" bash -c "$* 2>&1 | tee '$out'; exit \${PIPESTATUS[0]}"
+	rc=$?
+	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$out" | tail -1)
+	P=$(echo "$line" | sed -nE "s/$name: ([0-9]+) passed.*/\1/p")
+	F=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p')
+	P=${P:-0} F=${F:-0}
+	[ $rc = 0 ] || [ "$F" -gt 0 ] || F=1
+}
+suite guest bash scripts/guest-test.sh ${FILTER:-}
+gp=$P gf=$F
+suite harness bash tests/harness/run.sh
+ap=$P af=$F
 
 total_p=$((hp + gp + ap + lp)) total_f=$((hf + gf + af + lf))
 [ $total_p -gt 0 ] || total_f=$((total_f + 1))
