@@ -116,5 +116,20 @@ rc=$?
 [ $rc = 3 ] && echo "$out" | grep -q "MMU fault at device VA 0x8"
 result tern_run_failing_job_exit_3 $? "exit $rc: $(echo "$out" | tr '\n' ' ')"
 rmmod tern 2>/dev/null
+# Leaks: after everything above and the last rmmod, kmemleak must find nothing allocated on
+# behalf of tern (named, or at module addresses now unloaded) or by DRM; other reports are
+# only counted.
+KML=/sys/kernel/debug/kmemleak
+[ -e $KML ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+if [ -w $KML ]; then
+	sleep 6 # kmemleak does not report objects younger than 5 s
+	echo scan >$KML; sleep 1; echo scan >$KML
+	cat $KML >"$OUT/kmemleak.txt"
+	total=$(grep -c 'unreferenced object' "$OUT/kmemleak.txt")
+	ours=$(awk '/unreferenced object/ {n += f; f = 0} /tern|drm_/ {f = 1} /^ +0xffffffff[0-9a-f]+$/ {f = 1} END {print n + f}' "$OUT/kmemleak.txt")
+	result no_leaks $((ours != 0)) "kmemleak: $ours reports involve tern or DRM, $total in all"
+else
+	result no_leaks 1 "kmemleak is not available in this kernel"
+fi
 dmesg >"$OUT/dmesg.txt"
 exit 0
