@@ -236,8 +236,8 @@ fn step(
                     let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
                     acc = Some(match acc {
                         None => x,
-                        Some(a) if i32t => reduce_i32(rop, a, x),
-                        Some(a) => reduce_f32(rop, a, x),
+                        Some(a) if i32t => bin_i32(fold_op(rop), a, x),
+                        Some(a) => bin_f32(fold_op(rop), a, x),
                     });
                 }
                 off += len as u64;
@@ -366,23 +366,13 @@ fn un_i32(op: UnOp, x: u32) -> u32 {
     }) as u32
 }
 
-fn reduce_f32(op: RedOp, a: u32, x: u32) -> u32 {
-    let (a, x) = (f32::from_bits(a), f32::from_bits(x));
+/// The binary operation a reduction folds with.
+fn fold_op(op: RedOp) -> BinOp {
     match op {
-        RedOp::Sum => a + x,
-        RedOp::Max => a.max(x),
-        RedOp::Min => a.min(x),
+        RedOp::Sum => BinOp::Add,
+        RedOp::Max => BinOp::Max,
+        RedOp::Min => BinOp::Min,
     }
-    .to_bits()
-}
-
-fn reduce_i32(op: RedOp, a: u32, x: u32) -> u32 {
-    let (a, x) = (a as i32, x as i32);
-    (match op {
-        RedOp::Sum => a.wrapping_add(x),
-        RedOp::Max => a.max(x),
-        RedOp::Min => a.min(x),
-    }) as u32
 }
 
 fn read_f32s(s: &mut AddressSpace<'_>, va: u64, n: u64) -> Result<Vec<f32>, Stop> {
