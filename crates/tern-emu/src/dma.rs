@@ -19,7 +19,7 @@ pub trait MessagePath: Send + Sync {
 }
 
 /// A DMA access that no mapped window covers.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
 #[error("DMA to unmapped address {addr:#x} (+{len:#x})")]
 pub struct DmaFault {
     /// First byte of the access.
@@ -140,7 +140,7 @@ impl GuestMemory {
             len: len as u64,
         };
         let ws = self.windows.read().unwrap_or_else(|e| e.into_inner());
-        let end = addr.checked_add(len as u64).ok_or(fault.clone())?;
+        let end = addr.checked_add(len as u64).ok_or(fault)?;
         let w = ws
             .iter()
             .find(|w| addr >= w.iova && end <= w.iova + w.len)
@@ -202,15 +202,6 @@ impl GuestMemory {
         match mapped {
             Some(()) => Ok(()),
             None => self.by_message(addr, buf.len(), |m| m.write(addr, buf)),
-        }
-    }
-}
-
-impl Clone for DmaFault {
-    fn clone(&self) -> Self {
-        DmaFault {
-            addr: self.addr,
-            len: self.len,
         }
     }
 }
