@@ -43,8 +43,9 @@ fn rate(dev: &Device, depth: usize, jobs: usize) -> Result<f64> {
     let mut inflight = VecDeque::new();
     let t0 = Instant::now();
     for i in 0..jobs {
-        if inflight.len() == depth {
-            let j = inflight.pop_front().unwrap_or_else(|| unreachable!());
+        if inflight.len() == depth
+            && let Some(j) = inflight.pop_front()
+        {
             let c = dev.wait(j, TIMEOUT)?;
             if !c.status.is_done() {
                 bail!("a NOP job ended with: {}", c.status);

@@ -53,26 +53,7 @@ enum Cmd {
         binary: PathBuf,
     },
     /// Assemble a program, allocate its arguments, run it, print or save results.
-    Run {
-        /// Assembly source.
-        program: PathBuf,
-        /// Arguments in order, placed as u64s at device VA 0x10000: buf:SIZE (zeroed buffer),
-        /// file:PATH (buffer with the file's bytes), int:N.
-        #[arg(long = "arg", value_parser = Arg::parse)]
-        args: Vec<Arg>,
-        /// Print buffer argument I after the job as f32, i32 or hex: I:f32.
-        #[arg(long)]
-        print: Vec<String>,
-        /// Save buffer argument I to a file after the job: I=PATH.
-        #[arg(long)]
-        save: Vec<String>,
-        /// Hardware queue.
-        #[arg(long, default_value_t = 0)]
-        queue: u32,
-        /// Seconds to wait for the job.
-        #[arg(long, default_value_t = 60)]
-        timeout: u64,
-    },
+    Run(RunArgs),
     /// Run a GEMM on the device and check it against the CPU.
     Gemm {
         /// Rows of A and C.
@@ -88,6 +69,29 @@ enum Cmd {
         #[arg(long, default_value_t = 2000)]
         jobs: usize,
     },
+}
+
+/// Arguments of `tern run`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Assembly source.
+    program: PathBuf,
+    /// Arguments in order, placed as u64s at device VA 0x10000: buf:SIZE (zeroed buffer),
+    /// file:PATH (buffer with the file's bytes), int:N.
+    #[arg(long = "arg", value_parser = Arg::parse)]
+    args: Vec<Arg>,
+    /// Print buffer argument I after the job as f32, i32 or hex: I:f32.
+    #[arg(long)]
+    print: Vec<String>,
+    /// Save buffer argument I to a file after the job: I=PATH.
+    #[arg(long)]
+    save: Vec<String>,
+    /// Hardware queue.
+    #[arg(long, default_value_t = 0)]
+    queue: u32,
+    /// Seconds to wait for the job.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
 }
 
 fn open(cli: &Cli) -> tern::Result<tern::Device> {
@@ -139,18 +143,15 @@ fn index_of(spec: &str, sep: char) -> Result<(usize, &str)> {
     ))
 }
 
-fn run(cli: &Cli) -> Result<()> {
-    let Cmd::Run {
+fn run(cli: &Cli, a: &RunArgs) -> Result<()> {
+    let RunArgs {
         program,
         args,
         print,
         save,
         queue,
         timeout,
-    } = &cli.cmd
-    else {
-        unreachable!()
-    };
+    } = a;
     let code = read_source(program)?;
     let dev = open(cli)?;
     let mut p = prepare(&dev, &code, args)?;
@@ -219,7 +220,7 @@ fn main() -> ExitCode {
             .with_context(|| format!("cannot read {}", binary.display()))
             .and_then(|b| tern_asm::disassemble(&b).map_err(Into::into))
             .map(|t| print!("{t}")),
-        Cmd::Run { .. } => run(&cli),
+        Cmd::Run(a) => run(&cli, a),
         Cmd::Gemm { m, n, k } => open(&cli)
             .map_err(Into::into)
             .and_then(|d| gemm::gemm(&d, *m, *n, *k)),
