@@ -7,14 +7,28 @@ mkdir -p "$TERN_CACHE"
 
 # Pinned versions: change here, and every step that depends on them reruns.
 TERN_KERNEL_PKG=linux-source-7.3
+# The exact source package version. Debian's backports archive keeps only its newest upload:
+# when this one is gone, scripts/setup-prefix.sh stops and names the versions on offer; a
+# newer 7.3.y is taken only by changing this line (or TERN_KERNEL_VERSION in the environment).
+TERN_KERNEL_VERSION=${TERN_KERNEL_VERSION:-7.3.4-1~bpo13+1}
+# QEMU (with the vfio-user client) and virtiofsd for the private prefix, from trixie-backports.
+TERN_QEMU_VERSION=${TERN_QEMU_VERSION:-1:11.1.3+ds-2~bpo13+1}
 TERN_BINDGEN_VERSION=0.73.2
 TERN_VNG_VERSION=1.42
 TERN_LLVM=19
 export LIBCLANG_PATH=/usr/lib/llvm-$TERN_LLVM/lib
 
+# The Rust toolchain of rust-toolchain.toml, for builds in the kernel trees too.
+RUSTUP_TOOLCHAIN=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$TERN_ROOT/rust-toolchain.toml")
+export RUSTUP_TOOLCHAIN
+
 PREFIX_DIR=$TERN_CACHE/prefix
 VENV_DIR=$TERN_CACHE/venv
+# Two dev kernels from one source package (docs/driver.md, "Kernels"): "dev", built with GCC
+# and no sanitizers, for make demo, make vm and benchmarks; "san", built with Clang and every
+# sanitizer, which the guest tests run on.
 KBUILD_DIR=$TERN_CACHE/kernel/linux
+KSAN_DIR=$TERN_CACHE/kernel-san/linux
 export PATH="$TERN_CACHE/bin:$VENV_DIR/bin:$HOME/.cargo/bin:$PATH"
 
 log() { printf '[tern] %s\n' "$*" >&2; }

@@ -8,8 +8,14 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PREFIX_PKGS=(qemu-system-x86 virtiofsd)
-MIRROR=${TERN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-KEY="prefix-v3 ${PREFIX_PKGS[*]} $MIRROR"
+# The Debian mirror is the host's own: the archive its bookworm sources use.
+host_mirror() {
+	apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		awk '$2 == "bookworm" { sub("/$", "", $1); print $1; exit }'
+}
+MIRROR=${TERN_DEBIAN_MIRROR:-$(host_mirror)}
+[ -n "$MIRROR" ] || die "no bookworm archive in the host's apt sources: set TERN_DEBIAN_MIRROR to a Debian mirror"
+KEY="prefix-v4 ${PREFIX_PKGS[*]} $TERN_QEMU_VERSION $MIRROR"
 APTDIR=$TERN_CACHE/apt
 
 apt_private() {
@@ -52,12 +58,17 @@ CONF
 	export APT_CONFIG=$APTDIR/apt.conf
 }
 
-# Linux source package: a plain download (arch all, only a tarball inside).
+# offered PKG: the versions of PKG the private package lists offer, on one line.
+offered() { apt-cache madison "$1" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); printf "%s ", $2}'; }
+
+# Linux source package, at the pinned version: a plain download (arch all, only a tarball).
 fetch_kernel_source() {
-	local dest=$TERN_CACHE/kernel/src
-	if ls "$dest"/${TERN_KERNEL_PKG}_*.deb >/dev/null 2>&1; then return 0; fi
+	local dest=$TERN_CACHE/kernel/src file
+	file=${TERN_KERNEL_PKG}_${TERN_KERNEL_VERSION//:/%3a}_all.deb
+	[ -f "$dest/$file" ] && return 0
 	mkdir -p "$dest"
-	(cd "$dest" && apt-get download -q "$TERN_KERNEL_PKG") || die "cannot download $TERN_KERNEL_PKG"
+	(cd "$dest" && apt-get download -q "$TERN_KERNEL_PKG=$TERN_KERNEL_VERSION" >/dev/null 2>&1) ||
+		die "$TERN_KERNEL_PKG $TERN_KERNEL_VERSION is not offered (offered: $(offered "$TERN_KERNEL_PKG")); set TERN_KERNEL_VERSION in scripts/lib.sh to a 7.3.y the kernel/patches apply to"
 }
 
 make_wrapper() { # NAME PATH-IN-PREFIX [EXTRA-ARGS]
@@ -75,7 +86,7 @@ WRAP
 }
 
 apt_private
-if ! stamp_ok prefix "$KEY" || ! ls "$TERN_CACHE"/kernel/src/${TERN_KERNEL_PKG}_*.deb >/dev/null 2>&1; then
+if ! stamp_ok prefix "$KEY" || ! [ -f "$TERN_CACHE/kernel/src/${TERN_KERNEL_PKG}_${TERN_KERNEL_VERSION//:/%3a}_all.deb" ]; then
 	log "prefix: updating private package lists"
 	apt-get update -qq
 fi
@@ -87,7 +98,15 @@ if stamp_ok prefix "$KEY" && [ -x "$TERN_CACHE/bin/qemu-system-x86_64" ]; then
 fi
 log "prefix: downloading ${PREFIX_PKGS[*]} and their closure"
 rm -f "$APTDIR"/cache/archives/*.deb
-apt-get install -y -qq --download-only -t trixie-backports "${PREFIX_PKGS[@]}" >/dev/null
+want=()
+for p in "${PREFIX_PKGS[@]}"; do
+	case $p in
+	qemu-system-x86) want+=("$p=$TERN_QEMU_VERSION") ;;
+	*) want+=("$p") ;;
+	esac
+done
+apt-get install -y -qq --download-only -t trixie-backports "${want[@]}" >/dev/null ||
+	die "cannot fetch ${want[*]} (qemu-system-x86 offered: $(offered qemu-system-x86)); set TERN_QEMU_VERSION in scripts/lib.sh"
 rm -rf "$PREFIX_DIR.new"
 mkdir -p "$PREFIX_DIR.new"
 for deb in "$APTDIR"/cache/archives/*.deb; do

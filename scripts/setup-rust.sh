@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT OR Apache-2.0
-# Rust pieces the dev kernel needs: rust-src for the toolchain rustup manages, and bindgen-cli
-# at a pinned version (installed into $TERN_CACHE so the host's cargo bin stays untouched).
+# The Rust toolchain of rust-toolchain.toml with the components the kernel and the lints need,
+# and bindgen-cli at a pinned version (installed into $TERN_CACHE so the host's cargo bin stays
+# untouched).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
-	log "rust: adding rust-src"
-	rustup component add rust-src
+have=$(rustup component list --toolchain "$RUSTUP_TOOLCHAIN" --installed 2>/dev/null || true)
+if ! grep -q '^rust-src' <<<"$have" || ! grep -q '^clippy' <<<"$have" || ! grep -q '^rustfmt' <<<"$have"; then
+	log "rust: installing toolchain $RUSTUP_TOOLCHAIN with rust-src, rustfmt and clippy"
+	rustup toolchain install "$RUSTUP_TOOLCHAIN" --profile minimal -c rust-src -c rustfmt -c clippy
 fi
 want="bindgen $TERN_BINDGEN_VERSION"
 if [ "$("$TERN_CACHE/bin/bindgen" --version 2>/dev/null)" != "$want" ]; then
