@@ -6,13 +6,18 @@ KDIR ?= $(HOME)/.cache/tern/kernel/linux
 TERN_CACHE ?= $(HOME)/.cache/tern
 export PATH := $(TERN_CACHE)/bin:$(TERN_CACHE)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+# The toolchain of rust-toolchain.toml, also inside the kernel tree.
+export RUSTUP_TOOLCHAIN ?= $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' $(CURDIR)/rust-toolchain.toml)
+# A tree built with Clang needs the module built with the same LLVM: read it from its config.
+KLLVM = $(shell v=$$(sed -n 's/^CONFIG_CLANG_VERSION=\([0-9]*\)/\1/p' $(KDIR)/.config 2>/dev/null); \
+	[ -n "$$v" ] && [ "$$v" != 0 ] && echo LLVM=-$$((v / 10000)))
 
-.PHONY: all module modules firmware check vm demo kernel setup clean help kdir-check
+.PHONY: all module modules firmware check vm demo fuzz kernel kernel-san setup clean help kdir-check
 
 all: module
 
 module modules: kdir-check
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(CLIPPY),CLIPPY=1) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KLLVM) $(if $(CLIPPY),CLIPPY=1) modules
 
 # The firmware image, where the guest's firmware loader finds it (firmware_class.path).
 firmware:
@@ -34,12 +39,24 @@ check:
 demo:
 	bash scripts/demo.sh
 
+# The structured fuzzer on the sanitizer kernel, longer than in make check.
+# IOCTLS, SECONDS, SEED, PROCS, THREADS tune it; the figures and any finding are printed.
+IOCTLS ?= 1000000
+SECONDS ?= 3000
+fuzz:
+	bash scripts/fuzz.sh --ioctls $(IOCTLS) --seconds $(SECONDS) $(if $(SEED),--seed $(SEED)) \
+		$(if $(PROCS),--procs $(PROCS)) $(if $(THREADS),--threads $(THREADS))
+
 vm: module firmware
 	cargo build --release --workspace --quiet
 	bash scripts/vm.sh $(if $(CMD),-- $(CMD))
 
 kernel:
-	bash scripts/setup.sh
+	bash scripts/setup.sh dev
+
+# The sanitizer kernel the guest tests run on (Clang, KASAN, UBSAN, lockdep, ...).
+kernel-san:
+	bash scripts/setup.sh test
 
 setup: kernel
 
@@ -55,7 +72,9 @@ help:
 	@echo '  make firmware     build the firmware image into firmware/out'
 	@echo '  make check        set up, build, run host tests and guest tests in a VM'
 	@echo '  make demo         boot the VM with the device, load the driver, run a workload'
+	@echo '  make fuzz         the structured fuzzer on the sanitizer kernel (IOCTLS=1000000 SEED=..)'
 	@echo '  make vm [CMD=..]  boot the dev kernel with the device attached: a shell, or run CMD'
 	@echo '  make kernel       provision the host and build the dev kernel (cached)'
+	@echo '  make kernel-san   build the sanitizer kernel the guest tests run on (cached)'
 	@echo '  make clean        remove module build products'
 	@echo 'Variables: KDIR=/path/to/linux (a built 7.3 tree with kernel/tern.config and kernel/patches)'

@@ -1,26 +1,42 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT OR Apache-2.0
-# Build the TERN dev kernel in the cache: Debian's linux-source-7.3, kernel/patches in series
-# order, allnoconfig + kernel/tern.config. Rebuilt only when the source package, the fragment,
-# the patches or this script change; patch changes are applied to the existing tree (old series
-# reversed, new series applied) so the rebuild stays incremental.
+# Build a TERN dev kernel in the cache: Debian's linux-source-7.3 at the pinned version,
+# kernel/patches in series order, allnoconfig + the flavour's config fragments.
+#
+#   build-kernel.sh [dev|san]
+#
+# dev: GCC, kernel/tern.config, in $KBUILD_DIR; for make demo, make vm and benchmarks.
+# san: Clang (LLVM=-$TERN_LLVM), tern.config + sanitize.config, in $KSAN_DIR; the guest tests
+#      run on it.
+# Rebuilt only when the source package, a fragment, the patches, the toolchain or this script
+# change; patch changes are applied to the existing tree (old series reversed, new series
+# applied) so the rebuild stays incremental.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-KDIR=$KBUILD_DIR
+FLAVOUR=${1:-dev}
 PATCHDIR=$TERN_ROOT/kernel/patches
-FRAGMENT=$TERN_ROOT/kernel/tern.config
+case $FLAVOUR in
+dev) KDIR=$KBUILD_DIR FRAGMENTS=("$TERN_ROOT/kernel/tern.config") KLLVM=() ;;
+san) KDIR=$KSAN_DIR FRAGMENTS=("$TERN_ROOT/kernel/tern.config" "$TERN_ROOT/kernel/sanitize.config")
+	KLLVM=("LLVM=-$TERN_LLVM") ;;
+*) die "unknown kernel flavour '$FLAVOUR' (dev or san)" ;;
+esac
 JOBS=${JOBS:-$(nproc)}
 
-deb=$(ls "$TERN_CACHE"/kernel/src/${TERN_KERNEL_PKG}_*.deb 2>/dev/null | tail -1) ||
-	true
-[ -n "$deb" ] || die "no $TERN_KERNEL_PKG package in the cache: run scripts/setup-prefix.sh"
+deb=$TERN_CACHE/kernel/src/${TERN_KERNEL_PKG}_${TERN_KERNEL_VERSION//:/%3a}_all.deb
+[ -f "$deb" ] || die "no $TERN_KERNEL_PKG $TERN_KERNEL_VERSION package in the cache: run scripts/setup-prefix.sh"
 
 series() { grep -v '^\s*\(#\|$\)' "$PATCHDIR/series"; }
 patch_key() { (cd "$PATCHDIR" && cat series $(series)) | sha256sum | cut -c1-16; }
-KEY="$(basename "$deb") cfg=$(sha256sum <"$FRAGMENT" | cut -c1-16) patches=$(patch_key) script=$(sha256sum <"$0" | cut -c1-16)"
+# The toolchain is part of the key: a tree built by another rustc or bindgen cannot build
+# modules with this one.
+if [ "$FLAVOUR" = san ]; then cc_version=$("clang-$TERN_LLVM" --version | head -1); else cc_version=$(gcc --version | head -1); fi
+tools="$(rustc --version) | $(bindgen --version) | $cc_version"
+KEY="$(basename "$deb") cfg=$(cat "${FRAGMENTS[@]}" | sha256sum | cut -c1-16) patches=$(patch_key) script=$(sha256sum <"$0" | cut -c1-16) tools=$tools"
+STAMP=kernel-$FLAVOUR
 
-if stamp_ok kernel "$KEY" && [ -f "$KDIR/arch/x86/boot/bzImage" ]; then
+if stamp_ok "$STAMP" "$KEY" && [ -f "$KDIR/arch/x86/boot/bzImage" ]; then
 	log "kernel: up to date ($(cat "$KDIR/include/config/kernel.release"))"
 	exit 0
 fi
@@ -28,12 +44,13 @@ fi
 # 1. Source tree, extracted once per source package.
 if [ "$(cat "$KDIR/.tern-source" 2>/dev/null)" != "$(basename "$deb")" ]; then
 	log "kernel: extracting $(basename "$deb")"
-	rm -rf "$KDIR" "$TERN_CACHE/kernel/x"
-	mkdir -p "$TERN_CACHE/kernel/x"
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$TERN_CACHE/kernel/x" --wildcards '*.tar.xz'
-	tar -xf "$TERN_CACHE"/kernel/x/usr/src/${TERN_KERNEL_PKG}.tar.xz -C "$TERN_CACHE/kernel"
-	mv "$TERN_CACHE/kernel/$TERN_KERNEL_PKG" "$KDIR"
-	rm -rf "$TERN_CACHE/kernel/x"
+	x=$(dirname "$KDIR")/x
+	rm -rf "$KDIR" "$x"
+	mkdir -p "$x"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$x" --wildcards '*.tar.xz'
+	tar -xf "$x"/usr/src/${TERN_KERNEL_PKG}.tar.xz -C "$x"
+	mv "$x/$TERN_KERNEL_PKG" "$KDIR"
+	rm -rf "$x"
 	basename "$deb" >"$KDIR/.tern-source"
 fi
 
@@ -59,10 +76,10 @@ fi
 
 # 3. Configuration.
 cd "$KDIR"
-kmake() { make -s -j"$JOBS" "$@"; }
-log "kernel: configuring (allnoconfig + $(basename "$FRAGMENT"))"
-make -s rustavailable >/dev/null || die "Rust toolchain not usable for the kernel: run scripts/setup-rust.sh"
-KCONFIG_CONFIG=.config.new scripts/kconfig/merge_config.sh -n -m /dev/null "$FRAGMENT" >/dev/null
+kmake() { make -s -j"$JOBS" ${KLLVM[@]+"${KLLVM[@]}"} "$@"; }
+log "kernel $FLAVOUR: configuring (allnoconfig + $(for f in "${FRAGMENTS[@]}"; do basename "$f"; done | paste -sd+))"
+kmake rustavailable >/dev/null || die "Rust toolchain not usable for the kernel: run scripts/setup-rust.sh"
+KCONFIG_CONFIG=.config.new scripts/kconfig/merge_config.sh -n -m /dev/null "${FRAGMENTS[@]}" >/dev/null
 KCONFIG_ALLCONFIG=.config.new kmake allnoconfig >/dev/null
 rm -f .config.new .config.new.old
 bad=0
@@ -72,12 +89,12 @@ while IFS= read -r line; do
 	CONFIG_*) grep -qxF "$line" .config || { log "config: wanted $line, got '$(grep "^${line%%=*}=" .config || echo unset)'"; bad=1; } ;;
 	"# CONFIG_"*) opt=${line#\# }; opt=${opt%% *}; grep -q "^$opt=" .config && { log "config: $opt is set, wanted off"; bad=1; } ;;
 	esac
-done <"$FRAGMENT"
-[ $bad = 0 ] || die "the config fragment did not apply as written (see above)"
+done < <(cat "${FRAGMENTS[@]}")
+[ $bad = 0 ] || die "the config fragments did not apply as written (see above)"
 
 # 4. Build: bzImage, in-tree modules, and the Rust metadata out-of-tree modules link against.
-log "kernel: building with $JOBS jobs (a cold build takes about 7 minutes)"
+log "kernel $FLAVOUR: building with $JOBS jobs (cold: about $([ "$FLAVOUR" = san ] && echo 15 || echo 7) minutes)"
 kmake bzImage modules
 [ -f rust/kernel.o ] && ls rust/*.rmeta >/dev/null 2>&1 || die "the build tree has no Rust metadata"
-stamp_set kernel "$KEY"
-log "kernel: built $(cat include/config/kernel.release)"
+stamp_set "$STAMP" "$KEY"
+log "kernel $FLAVOUR: built $(cat include/config/kernel.release)"
