@@ -21,8 +21,7 @@ pub fn boot_rom(dev: &Inner, addr: u64, size: u32) -> Result<tern_fw::Loaded, Bo
     // Read what the header needs first, so a bad magic is reported even for a bad size.
     let mut head = [0u8; 8];
     let n = (size as usize).min(head.len());
-    dev.mem
-        .read(addr, &mut head[..n])
+    dev.dma_read(addr, &mut head[..n])
         .map_err(|_| BootStatus::DmaError)?;
     if size == 0 || size > MAX_IMAGE {
         return Err(tern_fw::check(&head[..n], size)
@@ -30,8 +29,7 @@ pub fn boot_rom(dev: &Inner, addr: u64, size: u32) -> Result<tern_fw::Loaded, Bo
             .unwrap_or(BootStatus::BadSize));
     }
     let mut image = vec![0u8; size as usize];
-    dev.mem
-        .read(addr, &mut image)
+    dev.dma_read(addr, &mut image)
         .map_err(|_| BootStatus::DmaError)?;
     tern_fw::check(&image, size)
 }

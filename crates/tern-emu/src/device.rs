@@ -2,14 +2,14 @@
 //! The TERN device: BAR0 registers and the state behind them (`docs/hardware.md` 2).
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tern_hw::{BootStatus, caps, dev_status, pci, regs};
 
-use crate::dma::GuestMemory;
+use crate::dma::{DmaFault, GuestMemory};
 use crate::faults::Faults;
 use crate::irq::Interrupts;
 use crate::pci_config::PciConfig;
@@ -36,6 +36,45 @@ pub(crate) struct State {
     pub ts_hi: u32,
 }
 
+/// `CTX_INVALIDATE` bookkeeping (`docs/hardware.md` 7.1): writes received and completed, and
+/// for each queue whether a job that may hold translations runs and which write it has
+/// acknowledged (dropped its translations for).
+#[derive(Default)]
+pub(crate) struct Inval {
+    pub requested: u64,
+    pub completed: u64,
+    pub active: [bool; QUEUES],
+    pub acked: [u64; QUEUES],
+}
+
+impl Inval {
+    /// Completes every write that all queues have acknowledged; true if one was completed.
+    fn progress(&mut self) -> bool {
+        let target = (0..QUEUES)
+            .map(|q| {
+                if self.active[q] {
+                    self.acked[q]
+                } else {
+                    self.requested
+                }
+            })
+            .min()
+            .unwrap_or(self.requested);
+        if target > self.completed {
+            self.completed = target;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Serialises event page writes: what the last invalidate completion wrote.
+#[derive(Default)]
+struct Events {
+    inval_written: u64,
+}
+
 /// Everything the server thread and the queue workers share.
 pub struct Inner {
     /// PCI configuration space.
@@ -49,6 +88,10 @@ pub struct Inner {
     pub(crate) state: Mutex<State>,
     pub(crate) queues: [Queue; QUEUES],
     pub(crate) stop: AtomicBool,
+    pub(crate) inval: Mutex<Inval>,
+    /// Copy of `inval.requested`, read without the lock at every translation.
+    pub(crate) inval_req: AtomicU64,
+    events: Mutex<Events>,
     start: Instant,
 }
 
@@ -75,6 +118,7 @@ impl Drop for Device {
     fn drop(&mut self) {
         self.inner.stop.store(true, Ordering::SeqCst);
         for q in &self.inner.queues {
+            q.cancel_dma();
             q.wake();
         }
         for w in self.workers.drain(..) {
@@ -94,6 +138,9 @@ impl Device {
             state: Mutex::new(State::default()),
             queues: std::array::from_fn(|_| Queue::default()),
             stop: AtomicBool::new(false),
+            inval: Mutex::default(),
+            inval_req: AtomicU64::new(0),
+            events: Mutex::default(),
             start: Instant::now(),
         });
         let workers = (0..QUEUES)
@@ -134,14 +181,141 @@ impl Inner {
         self.start.elapsed().as_nanos() as u64
     }
 
+    /// DMA read of host memory; fails while bus mastering is off.
+    pub fn dma_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), DmaFault> {
+        if !self.bus_master() {
+            return Err(DmaFault {
+                addr,
+                len: buf.len() as u64,
+            });
+        }
+        self.mem.read(addr, buf)
+    }
+
+    /// DMA write of host memory; fails while bus mastering is off.
+    pub fn dma_write(&self, addr: u64, buf: &[u8]) -> Result<(), DmaFault> {
+        if !self.bus_master() {
+            return Err(DmaFault {
+                addr,
+                len: buf.len() as u64,
+            });
+        }
+        self.mem.write(addr, buf)
+    }
+
+    /// DMA copy inside host memory; fails while bus mastering is off.
+    pub fn dma_copy(&self, dst: u64, src: u64, len: u64) -> Result<(), DmaFault> {
+        if !self.bus_master() {
+            return Err(DmaFault { addr: src, len });
+        }
+        self.mem.copy(dst, src, len)
+    }
+
+    fn inval_lock(&self) -> MutexGuard<'_, Inval> {
+        self.inval.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn events_lock(&self) -> MutexGuard<'_, Events> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `CTX_INVALIDATE` writes received since reset.
+    pub(crate) fn inval_requested(&self) -> u64 {
+        self.inval_req.load(Ordering::SeqCst)
+    }
+
+    /// A `CTX_INVALIDATE` write: counted, completed at once if no queue runs a job, otherwise
+    /// by the last queue to acknowledge it (the server thread never waits for a worker).
+    fn invalidate(&self, ctx: u32) {
+        let done = {
+            let mut inv = self.inval_lock();
+            inv.requested += 1;
+            self.inval_req.store(inv.requested, Ordering::SeqCst);
+            inv.progress()
+        };
+        log::debug!("invalidate context {ctx:#x}");
+        if done {
+            self.inval_publish();
+        }
+    }
+
+    /// Queue `q` starts a job that will cache translations; returns the invalidate writes
+    /// it has seen (none of its translations predates them).
+    pub(crate) fn inval_begin(&self, q: usize) -> u64 {
+        let mut inv = self.inval_lock();
+        inv.active[q] = true;
+        inv.acked[q] = inv.requested;
+        inv.requested
+    }
+
+    /// Queue `q` has dropped its translations and has no access in progress that used
+    /// one: acknowledges every write so far; returns their number.
+    pub(crate) fn inval_ack(&self, q: usize) -> u64 {
+        let (seen, done) = {
+            let mut inv = self.inval_lock();
+            inv.acked[q] = inv.requested;
+            (inv.requested, inv.progress())
+        };
+        if done {
+            self.inval_publish();
+        }
+        seen
+    }
+
+    /// Queue `q`'s job ended: it holds no translations any more.
+    pub(crate) fn inval_end(&self, q: usize) {
+        let done = {
+            let mut inv = self.inval_lock();
+            inv.active[q] = false;
+            inv.progress()
+        };
+        if done {
+            self.inval_publish();
+        }
+    }
+
+    /// Writes `inval_done` to the event page (if set and bus mastering is on) and raises
+    /// vector 0, once per advance of the completed count; concurrent completions are written
+    /// in order, the last value wins.
+    fn inval_publish(&self) {
+        let mut ev = self.events_lock();
+        let done = self.inval_lock().completed;
+        if done <= ev.inval_written {
+            return;
+        }
+        ev.inval_written = done;
+        let page = self.st().event_addr;
+        if page != 0 {
+            let at = page.checked_add(tern_hw::events::EVENT_INVAL_DONE);
+            let v = (done as u32).to_le_bytes();
+            if let Err(e) = at.map_or(Err(DmaFault { addr: page, len: 4 }), |a| {
+                self.dma_write(a, &v)
+            }) {
+                log::warn!("event page (inval_done): {e}");
+            }
+        }
+        self.irqs.raise(tern_hw::vectors::EVENTS);
+        drop(ev);
+    }
+
     /// Whole-device reset (`docs/hardware.md` 10.2): jobs in flight end ABORTED, registers
-    /// return to reset values, the firmware is dropped.
+    /// return to reset values, the firmware is dropped. Returns when the device has stopped:
+    /// no queue runs, no event page write is in progress, and none will start until the
+    /// device is programmed again.
     pub fn reset(&self) {
         for q in &self.queues {
-            q.reset_and_wait(self);
+            q.begin_reset();
+        }
+        for q in &self.queues {
+            q.finish_reset();
             q.clear();
         }
+        let mut ev = self.events_lock();
         *self.st() = State::default();
+        *self.inval_lock() = Inval::default();
+        self.inval_req.store(0, Ordering::SeqCst);
+        *ev = Events::default();
+        drop(ev);
         log::info!("device reset");
     }
 
@@ -153,23 +327,29 @@ impl Inner {
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = PciConfig::new();
     }
 
-    /// Writes the event page (if set) and raises vector 0.
+    /// Writes the event page (if set and bus mastering is on) and raises vector 0. The state
+    /// lock is not held across the DMA (which may take long on the message path); the events
+    /// lock keeps page writes in order.
     pub(crate) fn event(&self) {
-        let mut st = self.st();
-        st.event_count = st.event_count.wrapping_add(1);
-        if st.event_addr != 0 {
-            let mut page = [0u8; 24];
+        let ev = self.events_lock();
+        let (addr, page) = {
+            let mut st = self.st();
+            st.event_count = st.event_count.wrapping_add(1);
+            let mut page = [0u8; tern_hw::events::EVENT_RECORD_LEN];
             page[0..4].copy_from_slice(&st.boot_status.to_le_bytes());
             page[4..8].copy_from_slice(&st.dev_status.to_le_bytes());
             page[8..12].copy_from_slice(&st.crash_code.to_le_bytes());
             page[12..16].copy_from_slice(&st.event_count.to_le_bytes());
             page[16..24].copy_from_slice(&self.now().to_le_bytes());
-            if let Err(e) = self.mem.write(st.event_addr, &page) {
-                log::warn!("event page: {e}");
-            }
+            (st.event_addr, page)
+        };
+        if addr != 0
+            && let Err(e) = self.dma_write(addr, &page)
+        {
+            log::warn!("event page: {e}");
         }
-        drop(st);
         self.irqs.raise(tern_hw::vectors::EVENTS);
+        drop(ev);
     }
 
     /// Firmware crash (`docs/hardware.md` 10.1).
@@ -332,7 +512,7 @@ impl Inner {
                 st.ctx_table = hi(st.ctx_table)
             }
             regs::CTX_COUNT => self.st().ctx_count = val.min(regs::MAX_CONTEXTS),
-            regs::CTX_INVALIDATE => {} // translations are not cached across jobs
+            regs::CTX_INVALIDATE => self.invalidate(val),
             regs::RESET if val == regs::RESET_MAGIC => self.reset(),
             _ => log::debug!("bar0: write {val:#x} to {off:#x} ignored"),
         }

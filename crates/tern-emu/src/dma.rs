@@ -5,10 +5,135 @@
 //! into its own address space and DMA is a memcpy. A window that comes without an fd is kept
 //! as a "message path" window: accesses to it go to the client as DMA_READ/DMA_WRITE
 //! messages through the session's [`MessagePath`] (`proxy.rs`).
+//!
+//! Guest memory may change under the device at any time (the guest's CPUs run meanwhile), so
+//! it is only ever touched with volatile accesses ([`volatile_read`], [`volatile_write`],
+//! [`volatile_move`]): aligned 8-byte loads and stores the compiler may not merge, repeat or
+//! leave out, and never a Rust reference to it.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+
+thread_local! {
+    static CANCEL: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// Sets the calling thread's cancel flag: while it is set, message-path requests of this
+/// thread stop waiting for the client's reply and fail (a queue or device reset must not wait
+/// out a slow client).
+pub fn set_cancel(flag: Option<Arc<AtomicBool>>) {
+    CANCEL.with(|c| *c.borrow_mut() = flag);
+}
+
+/// True when the calling thread's cancel flag is set.
+pub fn cancelled() -> bool {
+    CANCEL.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::SeqCst))
+    })
+}
+
+/// Copies `len` bytes from guest memory at `src` into private memory at `dst`.
+///
+/// # Safety
+/// `src` must be valid for `len` bytes of reads, `dst` for `len` bytes of writes, and the
+/// ranges must not overlap; `dst` must not be accessed by anyone else meanwhile.
+pub unsafe fn volatile_read(dst: *mut u8, src: *const u8, len: usize) {
+    let mut i = 0;
+    // SAFETY: (whole body) every access is inside the ranges the caller vouches for; guest
+    // side accesses are volatile and aligned, private side ones may be unaligned.
+    unsafe {
+        while i < len && !(src as usize + i).is_multiple_of(8) {
+            *dst.add(i) = src.add(i).read_volatile();
+            i += 1;
+        }
+        while i + 8 <= len {
+            let v = src.add(i).cast::<u64>().read_volatile();
+            dst.add(i).cast::<u64>().write_unaligned(v);
+            i += 8;
+        }
+        while i < len {
+            *dst.add(i) = src.add(i).read_volatile();
+            i += 1;
+        }
+    }
+}
+
+/// Copies `len` bytes from private memory at `src` into guest memory at `dst`.
+///
+/// # Safety
+/// As [`volatile_read`], with the roles swapped.
+pub unsafe fn volatile_write(dst: *mut u8, src: *const u8, len: usize) {
+    let mut i = 0;
+    // SAFETY: as in `volatile_read`.
+    unsafe {
+        while i < len && !(dst as usize + i).is_multiple_of(8) {
+            dst.add(i).write_volatile(*src.add(i));
+            i += 1;
+        }
+        while i + 8 <= len {
+            let v = src.add(i).cast::<u64>().read_unaligned();
+            dst.add(i).cast::<u64>().write_volatile(v);
+            i += 8;
+        }
+        while i < len {
+            dst.add(i).write_volatile(*src.add(i));
+            i += 1;
+        }
+    }
+}
+
+/// Copies `len` bytes between two ranges of guest memory (which may overlap, like memmove):
+/// directly with aligned volatile words when both sides have the same alignment, through a
+/// private buffer otherwise.
+///
+/// # Safety
+/// `src` must be valid for `len` bytes of reads and `dst` for `len` bytes of writes.
+pub unsafe fn volatile_move(dst: *mut u8, src: *const u8, len: usize) {
+    let (d, s) = (dst as usize, src as usize);
+    let backwards = d > s && d < s.saturating_add(len);
+    // SAFETY: (whole body) all accesses stay inside the two ranges the caller vouches for.
+    unsafe {
+        if !backwards && (d ^ s).is_multiple_of(8) {
+            let mut i = 0;
+            while i < len && !(s + i).is_multiple_of(8) {
+                dst.add(i).write_volatile(src.add(i).read_volatile());
+                i += 1;
+            }
+            while i + 8 <= len {
+                let v = src.add(i).cast::<u64>().read_volatile();
+                dst.add(i).cast::<u64>().write_volatile(v);
+                i += 8;
+            }
+            while i < len {
+                dst.add(i).write_volatile(src.add(i).read_volatile());
+                i += 1;
+            }
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        let mut piece = |off: usize| {
+            let n = (len - off).min(buf.len());
+            volatile_read(buf.as_mut_ptr(), src.add(off), n);
+            volatile_write(dst.add(off), buf.as_ptr(), n);
+        };
+        if backwards {
+            let mut off = len.div_ceil(4096) * 4096;
+            while off > 0 {
+                off -= 4096;
+                piece(off);
+            }
+        } else {
+            for off in (0..len).step_by(4096) {
+                piece(off);
+            }
+        }
+    }
+}
 
 /// Reaches client memory by messages (DMA_READ/DMA_WRITE), for windows without an fd.
 pub trait MessagePath: Send + Sync {
@@ -35,8 +160,8 @@ struct Window {
     host: *mut u8,
 }
 
-// SAFETY: `host` points at a private shared mapping owned by the window and unmapped only in
-// `Drop`; accesses through it are plain byte copies done under the `GuestMemory` lock.
+// SAFETY: `host` points at a shared mapping owned by the window and unmapped only in `Drop`;
+// accesses through it are volatile copies done under the `GuestMemory` lock.
 unsafe impl Send for Window {}
 // SAFETY: see `Send`; the window itself is never mutated after creation.
 unsafe impl Sync for Window {}
@@ -181,8 +306,8 @@ impl GuestMemory {
         let mapped = self.with_window(addr, len, |p| {
             p.map(|p| {
                 // SAFETY: `p` covers `buf.len()` mapped bytes (see `with_window`); the guest
-                // may change them concurrently, which a byte copy tolerates.
-                unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) }
+                // may change them concurrently, which volatile accesses tolerate.
+                unsafe { volatile_read(buf.as_mut_ptr(), p, buf.len()) }
             })
         })?;
         match mapped {
@@ -196,7 +321,7 @@ impl GuestMemory {
         let mapped = self.with_window(addr, buf.len(), |p| {
             p.map(|p| {
                 // SAFETY: as in `read`, the destination covers `buf.len()` mapped bytes.
-                unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), p, buf.len()) }
+                unsafe { volatile_write(p, buf.as_ptr(), buf.len()) }
             })
         })?;
         match mapped {
@@ -222,11 +347,11 @@ impl GuestMemory {
             return self.bounce(dst, src, len);
         }
         // SAFETY: both ranges were checked to lie inside live mappings (held by the read
-        // lock); `copy` (memmove) tolerates overlap.
+        // lock); `volatile_move` tolerates overlap.
         unsafe {
-            std::ptr::copy(
-                s.host.add((src - s.iova) as usize),
+            volatile_move(
                 d.host.add((dst - d.iova) as usize),
+                s.host.add((src - s.iova) as usize),
                 len as usize,
             )
         };
@@ -237,7 +362,7 @@ impl GuestMemory {
     fn bounce(&self, dst: u64, src: u64, len: u64) -> Result<(), DmaFault> {
         let mut buf = vec![0u8; len.min(BOUNCE) as usize];
         let pieces: Vec<u64> = (0..len).step_by(BOUNCE as usize).collect();
-        let backwards = dst > src && dst < src + len;
+        let backwards = dst > src && dst < src.saturating_add(len);
         let order: Box<dyn Iterator<Item = &u64>> = if backwards {
             Box::new(pieces.iter().rev())
         } else {
@@ -245,8 +370,9 @@ impl GuestMemory {
         };
         for &off in order {
             let b = &mut buf[..(len - off).min(BOUNCE) as usize];
-            self.read(src + off, b)?;
-            self.write(dst + off, b)?;
+            let fault = DmaFault { addr: src, len };
+            self.read(src.checked_add(off).ok_or(fault)?, b)?;
+            self.write(dst.checked_add(off).ok_or(fault)?, b)?;
         }
         Ok(())
     }
@@ -275,6 +401,47 @@ mod tests {
         let mut b = [0u8; 4];
         m.read(0x10ffe, &mut b).unwrap();
         assert_eq!(b, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn volatile_copies_at_every_alignment() {
+        let src: Vec<u8> = (0..200u32).map(|i| (i * 7 + 3) as u8).collect();
+        for so in 0..9 {
+            for d_o in 0..9 {
+                for len in [0, 1, 7, 8, 9, 63, 100] {
+                    let mut dst = vec![0u8; 200];
+                    // SAFETY: both ranges lie inside their vectors.
+                    unsafe { volatile_read(dst.as_mut_ptr().add(d_o), src.as_ptr().add(so), len) };
+                    assert_eq!(dst[d_o..d_o + len], src[so..so + len]);
+                    let mut dst = vec![0u8; 200];
+                    // SAFETY: as above.
+                    unsafe { volatile_write(dst.as_mut_ptr().add(d_o), src.as_ptr().add(so), len) };
+                    assert_eq!(dst[d_o..d_o + len], src[so..so + len]);
+                    // Overlapping moves inside one buffer, both directions.
+                    let mut buf = src.clone();
+                    let mut want = src.clone();
+                    want.copy_within(so..so + len, d_o + 50);
+                    let p = buf.as_mut_ptr();
+                    // SAFETY: both ranges lie inside `buf`.
+                    unsafe { volatile_move(p.add(d_o + 50), p.add(so), len) };
+                    assert_eq!(buf, want, "forward so={so} do={d_o} len={len}");
+                    let mut buf = src.clone();
+                    let mut want = src.clone();
+                    want.copy_within(d_o + 50..d_o + 50 + len, so);
+                    let p = buf.as_mut_ptr();
+                    // SAFETY: as above.
+                    unsafe { volatile_move(p.add(so), p.add(d_o + 50), len) };
+                    assert_eq!(buf, want, "backward so={so} do={d_o} len={len}");
+                    let mut buf = src.clone();
+                    let mut want = src.clone();
+                    want.copy_within(so..so + len.min(40), so + 3);
+                    let p = buf.as_mut_ptr();
+                    // SAFETY: as above.
+                    unsafe { volatile_move(p.add(so + 3), p.add(so), len.min(40)) };
+                    assert_eq!(buf, want, "close overlap so={so} len={len}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -44,6 +44,18 @@ pub struct Env<'a> {
 enum Stop {
     Fault(MmuFault),
     Illegal,
+    Aborted,
+}
+
+/// A point where a long instruction may stop: acknowledges pending invalidations (no
+/// translation is held here) and honours a reset.
+fn poll(s: &mut AddressSpace<'_>, env: &Env<'_>) -> Result<(), Stop> {
+    s.sync();
+    if env.abort.load(Ordering::Relaxed) {
+        Err(Stop::Aborted)
+    } else {
+        Ok(())
+    }
 }
 
 impl From<MmuFault> for Stop {
@@ -58,7 +70,7 @@ pub fn run(space: &mut AddressSpace<'_>, program: &[u64], env: &Env<'_>) -> Outc
     let mut pc: u64 = 0;
     let mut budget = env.budget;
     while let Some(&word) = program.get(pc as usize) {
-        if env.abort.load(Ordering::Relaxed) {
+        if poll(space, env).is_err() {
             return Outcome::Aborted;
         }
         if budget == 0 {
@@ -77,6 +89,7 @@ pub fn run(space: &mut AddressSpace<'_>, program: &[u64], env: &Env<'_>) -> Outc
             Ok(None) => return Outcome::Ok,
             Err(Stop::Fault(f)) => return Outcome::Fault(f),
             Err(Stop::Illegal) => return Outcome::Illegal(pc as u32),
+            Err(Stop::Aborted) => return Outcome::Aborted,
         }
         r[0] = 0;
     }
@@ -148,12 +161,20 @@ fn step(
             if len > 0 && dst < src.saturating_add(len) && src < dst.saturating_add(len) {
                 return Err(Stop::Illegal);
             }
-            s.copy(dst, src, len)?;
+            s.check(src, len, false)?;
+            s.check(dst, len, true)?;
+            let mut off = 0;
+            while off < len {
+                poll(s, env)?;
+                let n = (len - off).min(COPY_CHUNK);
+                s.copy(dst + off, src + off, n)?;
+                off += n;
+            }
         }
         Opcode::Fill => {
             let n = elems(r[c])?;
             aligned(&[r[a]])?;
-            s.pieces(r[a], n * 4, true)?;
+            s.check(r[a], n * 4, true)?;
             let pattern = (r[b] as u32).to_le_bytes();
             let chunk: Vec<u8> = pattern
                 .iter()
@@ -163,6 +184,7 @@ fn step(
                 .collect();
             let mut off = 0;
             while off < n * 4 {
+                poll(s, env)?;
                 let len = (n * 4 - off).min(chunk.len() as u64);
                 s.write(r[a] + off, &chunk[..len as usize])?;
                 off += len;
@@ -186,7 +208,7 @@ fn step(
             aligned(&[r[a], r[b]])?;
             aligned(&srcs)?;
             check_ranges(s, r[a], &srcs, n)?;
-            elementwise(s, r[a], &srcs, n, |x| {
+            elementwise(s, env, r[a], &srcs, n, |x| {
                 let y = scalar.unwrap_or(x.get(1).copied().unwrap_or(0));
                 if i32t {
                     bin_i32(bop, x[0], y)
@@ -206,7 +228,7 @@ fn step(
             }
             aligned(&[r[a], r[b]])?;
             check_ranges(s, r[a], &[r[b]], n)?;
-            elementwise(s, r[a], &[r[b]], n, |x| {
+            elementwise(s, env, r[a], &[r[b]], n, |x| {
                 if i32t {
                     un_i32(uop, x[0])
                 } else {
@@ -225,11 +247,12 @@ fn step(
                 .ok_or(Stop::Illegal)?;
             aligned(&[r[a], r[b]])?;
             check_ranges(s, r[a], &[r[b]], 1)?;
-            s.pieces(r[b], n * 4, false)?;
+            s.check(r[b], n * 4, false)?;
             let mut acc: Option<u32> = None;
             let mut buf = vec![0u8; CHUNK.min(n as usize * 4)];
             let mut off = 0;
             while off < n * 4 {
+                poll(s, env)?;
                 let len = (n * 4 - off).min(buf.len() as u64) as usize;
                 s.read(r[b] + off, &mut buf[..len])?;
                 for w in buf[..len].chunks_exact(4) {
@@ -250,6 +273,7 @@ fn step(
             }
             gemm(
                 s,
+                env,
                 r[a],
                 r[b],
                 r[c],
@@ -261,7 +285,13 @@ fn step(
     Ok(Some(next))
 }
 
+/// Bytes an elementwise instruction, FILL, RED or GEMM's loads and stores handle between two
+/// polls.
 const CHUNK: usize = 64 * 1024;
+/// Bytes COPY moves between two polls.
+const COPY_CHUNK: u64 = 1 << 20;
+/// GEMM multiply-adds between two polls.
+const GEMM_POLL: usize = 1 << 16;
 
 fn elems(n: u64) -> Result<u64, Stop> {
     if n > MAX_ELEMS {
@@ -282,14 +312,15 @@ fn aligned(vas: &[u64]) -> Result<(), Stop> {
 /// Translates every operand page before anything is written.
 fn check_ranges(s: &mut AddressSpace<'_>, dst: u64, srcs: &[u64], n: u64) -> Result<(), Stop> {
     for &src in srcs {
-        s.pieces(src, n * 4, false)?;
+        s.check(src, n * 4, false)?;
     }
-    s.pieces(dst, n * 4, true)?;
+    s.check(dst, n * 4, true)?;
     Ok(())
 }
 
 fn elementwise(
     s: &mut AddressSpace<'_>,
+    env: &Env<'_>,
     dst: u64,
     srcs: &[u64],
     n: u64,
@@ -303,6 +334,7 @@ fn elementwise(
     let mut out = vec![0u8; CHUNK.min(total as usize)];
     let mut off = 0;
     while off < total {
+        poll(s, env)?;
         let len = (total - off).min(CHUNK as u64) as usize;
         for (buf, &src) in ins.iter_mut().zip(srcs) {
             s.read(src + off, &mut buf[..len])?;
@@ -320,6 +352,37 @@ fn elementwise(
     Ok(())
 }
 
+/// f32 maximum (`docs/hardware.md` 8.3): a NaN operand gives the other operand (NaN only if
+/// both are), +0 is greater than −0.
+fn max_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() {
+        b
+    } else if b.is_nan() {
+        a
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_positive() { a } else { b }
+    } else if a >= b {
+        a
+    } else {
+        b
+    }
+}
+
+/// f32 minimum: as [`max_f32`], −0 is less than +0.
+fn min_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() {
+        b
+    } else if b.is_nan() {
+        a
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() { a } else { b }
+    } else if a <= b {
+        a
+    } else {
+        b
+    }
+}
+
 fn bin_f32(op: BinOp, a: u32, b: u32) -> u32 {
     let (a, b) = (f32::from_bits(a), f32::from_bits(b));
     match op {
@@ -327,8 +390,8 @@ fn bin_f32(op: BinOp, a: u32, b: u32) -> u32 {
         BinOp::Sub => a - b,
         BinOp::Mul => a * b,
         BinOp::Div => a / b,
-        BinOp::Max => a.max(b),
-        BinOp::Min => a.min(b),
+        BinOp::Max => max_f32(a, b),
+        BinOp::Min => min_f32(a, b),
     }
     .to_bits()
 }
@@ -350,7 +413,7 @@ fn un_f32(op: UnOp, x: u32) -> u32 {
     match op {
         UnOp::Neg => -x,
         UnOp::Abs => x.abs(),
-        UnOp::Relu => x.max(0.0),
+        UnOp::Relu => max_f32(x, 0.0),
         UnOp::Sqrt => x.sqrt(),
     }
     .to_bits()
@@ -375,16 +438,41 @@ fn fold_op(op: RedOp) -> BinOp {
     }
 }
 
-fn read_f32s(s: &mut AddressSpace<'_>, va: u64, n: u64) -> Result<Vec<f32>, Stop> {
-    let mut b = vec![0u8; n as usize * 4];
-    s.read(va, &mut b)?;
-    Ok(b.chunks_exact(4)
-        .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-        .collect())
+/// Reads `n` f32 at `va`, in pieces with a poll before each.
+fn read_f32s(s: &mut AddressSpace<'_>, env: &Env<'_>, va: u64, n: u64) -> Result<Vec<f32>, Stop> {
+    let mut out = Vec::with_capacity(n as usize);
+    let mut b = vec![0u8; CHUNK.min(n as usize * 4)];
+    let mut off = 0;
+    while off < n * 4 {
+        poll(s, env)?;
+        let len = (n * 4 - off).min(CHUNK as u64) as usize;
+        s.read(va + off, &mut b[..len])?;
+        out.extend(
+            b[..len]
+                .chunks_exact(4)
+                .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]])),
+        );
+        off += len as u64;
+    }
+    Ok(out)
 }
 
+/// Writes `v` at `va`, in pieces with a poll before each.
+fn write_f32s(s: &mut AddressSpace<'_>, env: &Env<'_>, va: u64, v: &[f32]) -> Result<(), Stop> {
+    let mut b = Vec::with_capacity(CHUNK);
+    for (i, part) in v.chunks(CHUNK / 4).enumerate() {
+        poll(s, env)?;
+        b.clear();
+        b.extend(part.iter().flat_map(|x| x.to_le_bytes()));
+        s.write(va + (i * CHUNK) as u64, &b)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn gemm(
     s: &mut AddressSpace<'_>,
+    env: &Env<'_>,
     c_va: u64,
     a_va: u64,
     b_va: u64,
@@ -396,31 +484,41 @@ fn gemm(
         return Err(Stop::Illegal);
     }
     aligned(&[a_va, b_va, c_va])?;
-    s.pieces(a_va, m * k * 4, false)?;
-    s.pieces(b_va, k * n * 4, false)?;
-    s.pieces(c_va, m * n * 4, true)?;
-    let a = read_f32s(s, a_va, m * k)?;
-    let b = read_f32s(s, b_va, k * n)?;
+    s.check(a_va, m * k * 4, false)?;
+    s.check(b_va, k * n * 4, false)?;
+    s.check(c_va, m * n * 4, true)?;
+    let a = read_f32s(s, env, a_va, m * k)?;
+    let b = read_f32s(s, env, b_va, k * n)?;
     let mut c = if acc {
-        read_f32s(s, c_va, m * n)?
+        read_f32s(s, env, c_va, m * n)?
     } else {
         vec![0.0f32; (m * n) as usize]
     };
     let (m, n, k) = (m as usize, n as usize, k as usize);
-    // i-k-j order: each C element still sums its products in k order, one rounding each.
+    // i, column block, k, j order: each C element still starts from 0 (or C) and adds its
+    // products for k = 0..K-1 in order, one rounding for the product and one for the sum.
+    const JB: usize = 4096;
+    let mut work = 0;
     for i in 0..m {
         let row = &mut c[i * n..(i + 1) * n];
-        for kk in 0..k {
-            let aik = a[i * k + kk];
-            let brow = &b[kk * n..(kk + 1) * n];
-            for (cj, &bj) in row.iter_mut().zip(brow) {
-                *cj += aik * bj;
+        for j0 in (0..n).step_by(JB) {
+            let j1 = (j0 + JB).min(n);
+            let part = &mut row[j0..j1];
+            for kk in 0..k {
+                let aik = a[i * k + kk];
+                let brow = &b[kk * n + j0..kk * n + j1];
+                for (cj, &bj) in part.iter_mut().zip(brow) {
+                    *cj += aik * bj;
+                }
+                work += j1 - j0;
+                if work >= GEMM_POLL {
+                    work = 0;
+                    poll(s, env)?;
+                }
             }
         }
     }
-    let bytes: Vec<u8> = c.iter().flat_map(|x| x.to_le_bytes()).collect();
-    s.write(c_va, &bytes)?;
-    Ok(())
+    write_f32s(s, env, c_va, &c)
 }
 
 /// Splits program bytes into instruction words.

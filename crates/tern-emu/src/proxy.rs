@@ -27,6 +27,8 @@ use crate::wire::{self, DMA_READ, DMA_WRITE, ERROR, Header, Message};
 
 /// How long a device thread waits for the client to answer one DMA request.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a waiting device thread looks at its cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(2);
 
 #[derive(Default)]
 struct Pending {
@@ -90,12 +92,7 @@ impl Link {
             ..Default::default()
         };
         let sent = self.send(&Message::new(h, parts));
-        let reply = sent.and_then(|()| {
-            rx.recv_timeout(REPLY_TIMEOUT).map_err(|e| match e {
-                mpsc::RecvTimeoutError::Timeout => io::ErrorKind::TimedOut.into(),
-                mpsc::RecvTimeoutError::Disconnected => io::ErrorKind::NotConnected.into(),
-            })
-        });
+        let reply = sent.and_then(|()| wait_reply(&rx));
         self.pending().waiters.remove(&id);
         let reply = reply?;
         let rh = reply.header();
@@ -125,6 +122,28 @@ impl Link {
         let mut p = self.pending();
         p.closed = true;
         p.waiters.clear();
+    }
+}
+
+/// Waits for a reply, at most [`REPLY_TIMEOUT`], and only while the calling thread's cancel
+/// flag (a reset of its queue or of the device) stays clear.
+fn wait_reply(rx: &mpsc::Receiver<Message>) -> io::Result<Message> {
+    let deadline = std::time::Instant::now() + REPLY_TIMEOUT;
+    loop {
+        if crate::dma::cancelled() {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        match rx.recv_timeout(left.min(CANCEL_POLL)) {
+            Ok(m) => return Ok(m),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(io::ErrorKind::NotConnected.into());
+            }
+        }
     }
 }
 

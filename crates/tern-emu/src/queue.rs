@@ -2,9 +2,13 @@
 //! Hardware queues (`docs/hardware.md` 5): registers, doorbells, and the worker thread that
 //! runs descriptors and writes completions. A worker sleeps on a condition variable until a
 //! doorbell, so an idle device burns no CPU.
+//!
+//! Every change to what a worker waits for (work, `abort`, the device's `stop`) is made or
+//! announced while holding the queue lock, and every wait re-checks under it, so no wake-up
+//! is lost.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use tern_hw::queue::{self as hq, Descriptor, Record, qerr, status};
 use tern_hw::regs::q as r;
@@ -34,6 +38,8 @@ pub struct Queue {
     st: Mutex<QState>,
     cv: Condvar,
     abort: AtomicBool,
+    /// Set by a reset: the worker's message-path DMA stops waiting for the client.
+    cancel: Arc<AtomicBool>,
 }
 
 impl Queue {
@@ -41,26 +47,48 @@ impl Queue {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Wakes the worker after a change of the device's `stop` flag (made before the call;
+    /// the lock orders it before the worker's next check).
     pub(crate) fn wake(&self) {
+        let _st = self.lock();
         self.cv.notify_all();
     }
 
     /// Ends the running job with ABORTED (reset, crash), keeps the queue's registers.
     pub(crate) fn abort(&self) {
+        let _st = self.lock();
         self.abort.store(true, Ordering::SeqCst);
-        self.wake();
+        self.cv.notify_all();
     }
 
-    /// Queue reset: abort the running job, wait for its record, disable the queue.
-    pub(crate) fn reset_and_wait(&self, _dev: &Inner) {
-        self.abort.store(true, Ordering::SeqCst);
+    /// Makes the worker's message-path DMA stop waiting (reset, drop).
+    pub(crate) fn cancel_dma(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// First half of a reset: abort the running job, cancel its DMA, disable the queue.
+    pub(crate) fn begin_reset(&self) {
         let mut st = self.lock();
+        self.abort.store(true, Ordering::SeqCst);
+        self.cancel.store(true, Ordering::SeqCst);
         st.enabled = false;
         self.cv.notify_all();
+    }
+
+    /// Second half: wait until the running job's record is written and the worker is idle.
+    pub(crate) fn finish_reset(&self) {
+        let mut st = self.lock();
         while st.running {
             st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner());
         }
         self.abort.store(false, Ordering::SeqCst);
+        self.cancel.store(false, Ordering::SeqCst);
+    }
+
+    /// Queue reset: abort the running job, wait for its record, disable the queue.
+    pub(crate) fn reset_and_wait(&self) {
+        self.begin_reset();
+        self.finish_reset();
     }
 
     /// Back to reset values (device reset).
@@ -87,7 +115,7 @@ impl Queue {
 
     pub(crate) fn write32(&self, dev: &Inner, q: usize, off: u64, val: u32) {
         if off == r::CTRL && val & r::CTRL_RESET != 0 {
-            self.reset_and_wait(dev);
+            self.reset_and_wait();
             self.lock().error = 0;
             log::info!("queue {q}: reset");
             return;
@@ -128,7 +156,7 @@ impl Queue {
                 st.head = 0;
                 st.tail = 0;
                 st.error = 0;
-                if dev.mem.write(st.compl, &[0u8; 16]).is_err() {
+                if dev.dma_write(st.compl, &[0u8; 16]).is_err() {
                     st.error = qerr::COMPL_DMA;
                     return;
                 }
@@ -157,6 +185,7 @@ impl Queue {
 /// The worker of queue `q`: waits for work, runs descriptors in ring order, completes them.
 pub(crate) fn worker(dev: &Inner, q: usize) {
     let queue = &dev.queues[q];
+    crate::dma::set_cancel(Some(queue.cancel.clone()));
     loop {
         let mut st = queue.lock();
         let has_work = |st: &QState| st.enabled && st.error == 0 && st.head != st.tail;
@@ -170,19 +199,17 @@ pub(crate) fn worker(dev: &Inner, q: usize) {
         st.running = true;
         drop(st);
 
-        if !dev.bus_master() {
-            log::warn!("queue {q}: bus mastering is off, the ring cannot be read");
-            fail_queue(dev, q, qerr::RING_DMA);
-            continue;
-        }
+        let desc_at = ring.checked_add(u64::from(head) * hq::DESC_SIZE as u64);
         let mut raw = [0u8; hq::DESC_SIZE];
-        let desc = match dev
-            .mem
-            .read(ring + u64::from(head) * hq::DESC_SIZE as u64, &mut raw)
-        {
-            Ok(()) => Descriptor::from_bytes(&raw),
-            Err(e) => {
-                log::warn!("queue {q}: {e}");
+        let desc = match desc_at.map(|a| dev.dma_read(a, &mut raw)) {
+            Some(Ok(())) => Descriptor::from_bytes(&raw),
+            Some(Err(e)) => {
+                log::warn!("queue {q}: descriptor ring unreadable: {e}");
+                fail_queue(dev, q, qerr::RING_DMA);
+                continue;
+            }
+            None => {
+                log::warn!("queue {q}: descriptor address overflows");
                 fail_queue(dev, q, qerr::RING_DMA);
                 continue;
             }
@@ -200,20 +227,23 @@ pub(crate) fn worker(dev: &Inner, q: usize) {
             }
             (status::ABORTED, 0, 0)
         } else {
-            execute(dev, queue, &desc)
+            execute(dev, q, &desc)
         };
         let rec = Record {
             seqno: desc.seqno,
             status,
             info,
             fault_va,
-            duration: dev.now() - t0,
+            duration: dev.now().saturating_sub(t0),
         };
         let next = (head + 1) % size;
-        let rec_at = compl + hq::COMPL_HEADER as u64 + u64::from(head) * hq::RECORD_SIZE as u64;
-        let ok = dev.mem.write(rec_at, &rec.to_bytes()).is_ok()
-            && dev.mem.write(compl + 8, &next.to_le_bytes()).is_ok()
-            && dev.mem.write(compl, &desc.seqno.to_le_bytes()).is_ok();
+        let rec_at =
+            compl.checked_add(hq::COMPL_HEADER as u64 + u64::from(head) * hq::RECORD_SIZE as u64);
+        let ok = rec_at.is_some_and(|a| dev.dma_write(a, &rec.to_bytes()).is_ok())
+            && compl
+                .checked_add(8)
+                .is_some_and(|a| dev.dma_write(a, &next.to_le_bytes()).is_ok())
+            && dev.dma_write(compl, &desc.seqno.to_le_bytes()).is_ok();
         let mut st = queue.lock();
         st.running = false;
         st.head = next;
@@ -241,12 +271,23 @@ fn fail_queue(dev: &Inner, q: usize, code: u32) {
     let compl = st.compl;
     queue.cv.notify_all();
     drop(st);
-    let _ = dev.mem.write(compl + 12, &code.to_le_bytes());
+    if let Some(a) = compl.checked_add(12) {
+        // Not written when bus mastering is off (often the reason for the error).
+        let _ = dev.dma_write(a, &code.to_le_bytes());
+    }
     dev.irqs.raise(vectors::queue(q as u16));
 }
 
 /// Runs one descriptor; returns (status, info, fault_va).
-fn execute(dev: &Inner, queue: &Queue, d: &Descriptor) -> (u32, u32, u64) {
+fn execute(dev: &Inner, q: usize, d: &Descriptor) -> (u32, u32, u64) {
+    let seen = dev.inval_begin(q);
+    let r = execute_in(dev, q, seen, d);
+    dev.inval_end(q);
+    r
+}
+
+fn execute_in(dev: &Inner, q: usize, seen: u64, d: &Descriptor) -> (u32, u32, u64) {
+    let queue = &dev.queues[q];
     if d.reserved_set || d.opcode > hq::OP_EXEC {
         return (status::BAD_DESCRIPTOR, 0, 0);
     }
@@ -256,14 +297,11 @@ fn execute(dev: &Inner, queue: &Queue, d: &Descriptor) -> (u32, u32, u64) {
     if !d.cmd_len.is_multiple_of(8) || d.cmd_len > hq::MAX_CMD_LEN {
         return (status::BAD_DESCRIPTOR, 0, 0);
     }
-    let (decode, table, count) = {
-        let st = dev.st();
-        (st.fw.as_ref().map(|f| f.decode), st.ctx_table, st.ctx_count)
-    };
+    let decode = dev.st().fw.as_ref().map(|f| f.decode);
     let Some(decode) = decode else {
         return (status::NO_FIRMWARE, 0, 0);
     };
-    let mut space = match AddressSpace::for_context(&dev.mem, table, count, d.context) {
+    let mut space = match AddressSpace::for_job(dev, q, seen, d.context) {
         Ok(s) => s,
         Err(f) => return (status::MMU_FAULT, f.kind, 0),
     };

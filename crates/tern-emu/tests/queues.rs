@@ -136,6 +136,34 @@ fn queue_stops_without_bus_master() {
         q::STATUS_ERROR
     );
     assert!(t.fence(0) < s, "nothing ran");
+    // Without bus mastering the device writes nothing, not even the error code.
     let (_, compl, ..) = t.queues[0].unwrap();
-    assert_eq!(t.get(compl + 12, 4), qerr::RING_DMA.to_le_bytes());
+    assert_eq!(
+        t.get(compl + 12, 4),
+        [0; 4],
+        "error code not written by DMA"
+    );
+    let _ = qerr::RING_DMA;
+}
+
+#[test]
+fn enable_without_bus_master_fails_and_writes_nothing() {
+    let mut t = TestDriver::ready();
+    let ring = t.alloc(4096);
+    let compl = t.alloc(4096);
+    t.put(compl, &[0xaa; 16]);
+    t.dev.config.lock().unwrap().write(4, &[0x02, 0x00]);
+    let w = |o, v| t.w32(TestDriver::qreg(1, o), v);
+    w(q::RING_LO, ring as u32);
+    w(q::RING_HI, (ring >> 32) as u32);
+    w(q::COMPL_LO, compl as u32);
+    w(q::COMPL_HI, (compl >> 32) as u32);
+    w(q::RING_SIZE, 16);
+    w(q::CTRL, q::CTRL_ENABLE);
+    assert_eq!(t.r32(TestDriver::qreg(1, q::STATUS)), q::STATUS_ERROR);
+    assert_eq!(
+        t.get(compl, 16),
+        vec![0xaa; 16],
+        "completion area not zeroed"
+    );
 }

@@ -90,8 +90,8 @@ pub mod regs {
     pub const QUEUE_STRIDE: u64 = 0x40;
     /// First doorbell.
     pub const DOORBELL_BASE: u64 = 0x1000;
-    /// Most contexts.
-    pub const MAX_CONTEXTS: u32 = 256;
+    /// Most contexts: larger `CTX_COUNT` values are clamped to this.
+    pub const MAX_CONTEXTS: u32 = 4096;
     /// Queue register offsets inside a block.
     pub mod q {
         /// Ring DMA address, low half.
@@ -135,6 +135,24 @@ pub mod caps {
     pub const TIMESTAMP: u32 = 8;
     /// All of the above.
     pub const ALL: u32 = MMU | F32 | I32 | TIMESTAMP;
+}
+
+/// Event page layout (`docs/hardware.md` 6.1): byte offsets of its fields.
+pub mod events {
+    /// u32: last `BOOT_STATUS`.
+    pub const EVENT_BOOT_STATUS: u64 = 0x00;
+    /// u32: last `DEV_STATUS`.
+    pub const EVENT_DEV_STATUS: u64 = 0x04;
+    /// u32: crash code, non-zero after a firmware crash.
+    pub const EVENT_CRASH_CODE: u64 = 0x08;
+    /// u32: events so far (invalidate completions are not counted).
+    pub const EVENT_COUNT: u64 = 0x0c;
+    /// u64: device clock at the last event.
+    pub const EVENT_TIMESTAMP: u64 = 0x10;
+    /// u32: `CTX_INVALIDATE` writes completed since reset, modulo 2^32.
+    pub const EVENT_INVAL_DONE: u64 = 0x18;
+    /// Bytes written by an event other than an invalidate completion (fields 0x00..0x18).
+    pub const EVENT_RECORD_LEN: usize = 0x18;
 }
 
 /// MSI-X vector assignment.
