@@ -19,7 +19,7 @@ fn main() {
         .header(header.to_string_lossy())
         .clang_arg(format!("-I{drm_inc}"))
         .allowlist_item("(drm|DRM)_(tern|TERN)_.*")
-        .allowlist_type("drm_version|drm_gem_close|drm_prime_handle")
+        .allowlist_type("drm_version|drm_gem_close|drm_gem_flink|drm_gem_open|drm_prime_handle")
         .derive_default(true)
         .use_core()
         .layout_tests(true)

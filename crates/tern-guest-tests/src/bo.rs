@@ -216,21 +216,28 @@ pub fn foreign_dmabuf_import_refused() -> Outcome {
     let d = open()?;
     let heap = std::fs::File::open("/dev/dma_heap/system")
         .map_err(|e| format!("/dev/dma_heap/system: {e}"))?;
-    let mut a = HeapAlloc {
-        len: 4096,
-        fd_flags: (libc::O_RDWR | libc::O_CLOEXEC) as u32,
-        ..Default::default()
-    };
-    let req = tern_uapi::ioc(3, b'H', 0, std::mem::size_of::<HeapAlloc>());
-    expect_errno("DMA_HEAP_IOCTL_ALLOC", ioctl(&heap, req, &mut a), 0)?;
-    let fd = owned(a.fd as i32)?;
-    match d.import_buffer(&fd) {
-        Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => Ok(()),
-        Err(e) => Err(format!(
-            "import of a system-heap dma-buf: {e}, want EOPNOTSUPP"
-        )),
-        Ok(_) => Err("a foreign dma-buf was imported as a TERN buffer".into()),
+    // A page, and 1 MiB: longer than a DMA segment may be unless the driver says otherwise
+    // (the DMA-API debug checks of the guest kernel would warn if it were attached).
+    for len in [4096, 1 << 20] {
+        let mut a = HeapAlloc {
+            len,
+            fd_flags: (libc::O_RDWR | libc::O_CLOEXEC) as u32,
+            ..Default::default()
+        };
+        let req = tern_uapi::ioc(3, b'H', 0, std::mem::size_of::<HeapAlloc>());
+        expect_errno("DMA_HEAP_IOCTL_ALLOC", ioctl(&heap, req, &mut a), 0)?;
+        let fd = owned(a.fd as i32)?;
+        match d.import_buffer(&fd) {
+            Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => {}
+            Err(e) => {
+                return Err(format!(
+                    "import of a {len}-byte system-heap dma-buf: {e}, want EOPNOTSUPP"
+                ));
+            }
+            Ok(_) => return Err("a foreign dma-buf was imported as a TERN buffer".into()),
+        }
     }
+    Ok(())
 }
 
 fn owned(fd: i32) -> Result<std::os::fd::OwnedFd, String> {

@@ -8,6 +8,7 @@ mod bo;
 mod isolation;
 mod jobs;
 mod ktap;
+mod lifetime;
 mod node;
 mod pci;
 mod query;
@@ -21,6 +22,7 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
     ("accel_node_discovered", node::accel_node_discovered),
     ("version_ioctl", node::version_ioctl),
     ("open_wrong_node_refused", node::open_wrong_node_refused),
+    ("master_ioctls_refused", node::master_ioctls_refused),
     ("query_reports_device", query::query_reports_device),
     (
         "query_rejects_flags_and_pad",
@@ -62,6 +64,19 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
         jobs::results_of_the_last_4096_jobs_are_kept,
     ),
     ("processes_are_isolated", isolation::processes_are_isolated),
+    (
+        "closed_buffer_va_not_reused_while_job_runs",
+        lifetime::closed_buffer_va_not_reused_while_job_runs,
+    ),
+    (
+        "second_handle_keeps_the_mapping",
+        lifetime::second_handle_keeps_the_mapping,
+    ),
+    ("many_files_open", lifetime::many_files_open),
+    (
+        "buffers_per_file_are_bounded",
+        lifetime::buffers_per_file_are_bounded,
+    ),
 ];
 
 fn main() {

@@ -67,6 +67,30 @@ pub fn query_rejects_flags_and_pad() -> Outcome {
         ioctl(&d, uapi::DRM_IOCTL_TERN_QUERY, &mut q),
         libc::EINVAL,
     )?;
+    // Output fields must come in as zero too, as the header says.
+    type Set = fn(&mut uapi::drm_tern_query);
+    let outputs: [(&str, Set); 11] = [
+        ("uapi_version", |q| q.uapi_version = 1),
+        ("hw_version", |q| q.hw_version = 1),
+        ("fw_version", |q| q.fw_version = 1),
+        ("fw_abi", |q| q.fw_abi = 1),
+        ("caps", |q| q.caps = 1),
+        ("queue_count", |q| q.queue_count = 1),
+        ("max_cmd_len", |q| q.max_cmd_len = 1),
+        ("va_start", |q| q.va_start = 1),
+        ("va_end", |q| q.va_end = 1),
+        ("max_bo_size", |q| q.max_bo_size = 1),
+        ("max_submit_bos", |q| q.max_submit_bos = 1),
+    ];
+    for (name, set) in outputs {
+        let mut q = uapi::drm_tern_query::default();
+        set(&mut q);
+        expect_errno(
+            &format!("output {name} non-zero on input"),
+            ioctl(&d, uapi::DRM_IOCTL_TERN_QUERY, &mut q),
+            libc::EINVAL,
+        )?;
+    }
     let mut q = uapi::drm_tern_query::default();
     expect_errno("valid", ioctl(&d, uapi::DRM_IOCTL_TERN_QUERY, &mut q), 0)
 }

@@ -44,6 +44,10 @@ pub const DRM_IOCTL_GEM_CLOSE: u64 = ioc(
     0x09,
     core::mem::size_of::<drm_gem_close>(),
 );
+/// `DRM_IOCTL_GEM_FLINK`.
+pub const DRM_IOCTL_GEM_FLINK: u64 = drm_iowr::<drm_gem_flink>(0x0a);
+/// `DRM_IOCTL_GEM_OPEN`.
+pub const DRM_IOCTL_GEM_OPEN: u64 = drm_iowr::<drm_gem_open>(0x0b);
 /// `DRM_IOCTL_PRIME_HANDLE_TO_FD`.
 pub const DRM_IOCTL_PRIME_HANDLE_TO_FD: u64 = drm_iowr::<drm_prime_handle>(0x2d);
 /// `DRM_IOCTL_PRIME_FD_TO_HANDLE`.
