@@ -118,7 +118,7 @@ impl PinnedDrop for Hw<'_> {
         // Stop all DMA before anything the device uses is released: every queue is disabled and
         // the jobs in flight end as aborted.
         if let Ok(bar) = self.shared.bar.access(self.pdev.as_ref()) {
-            bar.write32(regs::RESET_MAGIC, regs::RESET);
+            Shared::reset_device(bar);
         }
     }
 }
@@ -191,126 +191,12 @@ impl pci::Driver for TernDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        let pdev_bound: &'bound pci::Device<Bound> = pdev;
-
         pdev.enable_device_mem()
             .inspect_err(|e| dev_err!(pdev, "cannot enable the device: {e:?}\n"))?;
         pdev.set_master();
-
-        let bar = pdev
-            .iomap_region_sized::<{ regs::BAR0_SIZE }>(0, c"tern")
-            .inspect_err(|e| dev_err!(pdev, "cannot map BAR0: {e:?}\n"))?;
-
-        // SAFETY: Nothing allocates or maps DMA memory for this device before `probe` returns.
-        unsafe { pdev.dma_set_mask_and_coherent(DmaMask::new::<64>()) }
-            .inspect_err(|e| dev_err!(pdev, "cannot set a 64-bit DMA mask: {e:?}\n"))?;
-
-        let hw_version = check_registers(pdev, &bar)?;
-        let caps = bar.read32(regs::CAPS);
-        let queue_count = bar.read32(regs::QUEUE_COUNT);
-        // CAST: 4 queues.
-        if queue_count < regs::NUM_QUEUES as u32 {
-            dev_err!(
-                pdev,
-                "{queue_count} hardware queues, the driver needs {}\n",
-                regs::NUM_QUEUES
-            );
-            return Err(ENODEV);
-        }
-
-        let msix = pci::IrqTypes::default().with(pci::IrqType::MsiX);
-        let vectors = pdev
-            .alloc_irq_vectors(regs::NUM_VECTORS, regs::NUM_VECTORS, msix)
-            .and_then(pci::IrqVectorRegistration::into_devres)
-            .inspect_err(|e| {
-                dev_err!(
-                    pdev,
-                    "cannot allocate {} MSI-X vectors: {e:?}\n",
-                    regs::NUM_VECTORS
-                )
-            })?;
-        // CAST: `VECTOR_EVENTS` is a small constant.
-        let events_irq = vectors
-            .index(regs::VECTOR_EVENTS as usize)
-            .inspect_err(|e| dev_err!(pdev, "no MSI-X vector for device events: {e:?}\n"))?;
-
-        let bar = bar
-            .into_devres()
-            .inspect_err(|e| dev_err!(pdev, "cannot register BAR0 with devres: {e:?}\n"))?;
-        let shared = Shared::new(pdev.as_ref(), bar)
-            .inspect_err(|e| dev_err!(pdev, "cannot allocate the device memory: {e:?}\n"))?;
-
-        let drm = drm::UnregisteredDevice::<TernDriver>::new(pdev, Ok::<_, Error>(shared.clone()))
-            .inspect_err(|e| dev_err!(pdev, "cannot allocate the DRM device: {e:?}\n"))?;
-
-        let queue_irqs = [
-            queue_irq(vectors, &shared, 0),
-            queue_irq(vectors, &shared, 1),
-            queue_irq(vectors, &shared, 2),
-            queue_irq(vectors, &shared, 3),
-        ];
-        let [i0, i1, i2, i3] = queue_irqs;
-        let irqs = (|| Ok::<_, Error>((i0?, i1?, i2?, i3?)))()
-            .inspect_err(|e| dev_err!(pdev, "no MSI-X vectors for the queues: {e:?}\n"))?;
-
-        // The step of the setup below that fails, so that the failure is logged exactly once.
-        let step = &Cell::new(SetupStep::Interrupt);
-        let sh = &shared;
-        let hw = try_pin_init!(Hw {
-            // SAFETY: The registration is a field of `Hw`, which is dropped, never forgotten.
-            events <- unsafe {
-                irq::ThreadedRegistration::new(
-                    events_irq.into(),
-                    irq::Flags::TRIGGER_NONE,
-                    c"tern-events",
-                    EventIrq::new(pdev.as_ref(), sh.clone()),
-                )
-            },
-            // SAFETY: The registrations are fields of `Hw`, which is dropped, never forgotten.
-            q0 <- unsafe { register_queue_irq(irqs.0) },
-            // SAFETY: As above.
-            q1 <- unsafe { register_queue_irq(irqs.1) },
-            // SAFETY: As above.
-            q2 <- unsafe { register_queue_irq(irqs.2) },
-            // SAFETY: As above.
-            q3 <- unsafe { register_queue_irq(irqs.3) },
-            _abort: AbortJobs(sh.clone()),
-            shared: sh.clone(),
-            pdev: pdev_bound,
-            hw_version,
-            caps,
-            // Runs before the DRM device is registered: userspace never sees a device whose
-            // interrupts, firmware or queues do not work.
-            fw: {
-                step.set(SetupStep::Logged);
-                let bar = sh.bar.access(pdev_bound.as_ref())?;
-                irq_self_test(pdev, bar, events.handler())?;
-                fw::boot(pdev, bar, sh, events.handler())?
-            },
-            _: {
-                let bar = sh.bar.access(pdev_bound.as_ref())?;
-                for q in &sh.queues {
-                    q.enable(bar).inspect_err(|e| {
-                        dev_err!(pdev, "cannot enable a hardware queue: {e:?}\n")
-                    })?;
-                }
-                step.set(SetupStep::Register);
-            },
-        }? Error);
-
-        // SAFETY: `reg` is stored in `TernData`, which is dropped when the driver is unbound; it is
-        // never forgotten.
-        let reg = unsafe { drm::Registration::new(pdev.as_ref(), drm, hw, 0) }.inspect_err(
-            |e| match step.get() {
-                SetupStep::Interrupt => {
-                    dev_err!(pdev, "cannot set up the device interrupts: {e:?}\n")
-                }
-                SetupStep::Logged => {}
-                SetupStep::Register => dev_err!(pdev, "cannot register the DRM device: {e:?}\n"),
-            },
-        )?;
-
-        Ok(TernData { shared, _reg: reg })
+        // Every failing step below has stopped the device before it returned; with bus
+        // mastering off as well, nothing of the device reaches memory after a failed probe.
+        setup(pdev).inspect_err(|_| pdev.clear_master())
     }
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
@@ -321,10 +207,139 @@ impl pci::Driver for TernDriver {
         // Stop the device, then end every job it still had. This must happen before the DRM
         // device can be released: jobs hold buffer objects, which must not outlive it.
         if let Ok(bar) = this.shared.bar.access(pdev.as_ref()) {
-            bar.write32(regs::RESET_MAGIC, regs::RESET);
+            Shared::reset_device(bar);
         }
         this.shared.abort_all();
     }
+}
+
+/// The probe once the device is enabled: everything that a failure must undo.
+fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>> {
+    let pdev_bound: &'bound pci::Device<Bound> = pdev;
+
+    let bar = pdev
+        .iomap_region_sized::<{ regs::BAR0_SIZE }>(0, c"tern")
+        .inspect_err(|e| dev_err!(pdev, "cannot map BAR0: {e:?}\n"))?;
+
+    // The device reaches what a page table entry can hold: address bits 51:12.
+    // SAFETY: Nothing allocates or maps DMA memory for this device before `probe` returns.
+    unsafe { pdev.dma_set_mask_and_coherent(DmaMask::new::<{ regs::DMA_BITS }>()) }.inspect_err(
+        |e| dev_err!(pdev, "cannot set a {}-bit DMA mask: {e:?}\n", regs::DMA_BITS),
+    )?;
+    // The MMU maps every 4 KiB page on its own: a DMA segment may have any length.
+    // SAFETY: As above.
+    unsafe { pdev.dma_set_max_seg_size(u32::MAX) };
+
+    let hw_version = check_registers(pdev, &bar)?;
+    let caps = bar.read32(regs::CAPS);
+    let queue_count = bar.read32(regs::QUEUE_COUNT);
+    // CAST: 4 queues.
+    if queue_count < regs::NUM_QUEUES as u32 {
+        dev_err!(
+            pdev,
+            "{queue_count} hardware queues, the driver needs {}\n",
+            regs::NUM_QUEUES
+        );
+        return Err(ENODEV);
+    }
+
+    let msix = pci::IrqTypes::default().with(pci::IrqType::MsiX);
+    let vectors = pdev
+        .alloc_irq_vectors(regs::NUM_VECTORS, regs::NUM_VECTORS, msix)
+        .and_then(pci::IrqVectorRegistration::into_devres)
+        .inspect_err(|e| {
+            dev_err!(
+                pdev,
+                "cannot allocate {} MSI-X vectors: {e:?}\n",
+                regs::NUM_VECTORS
+            )
+        })?;
+    // CAST: `VECTOR_EVENTS` is a small constant.
+    let events_irq = vectors
+        .index(regs::VECTOR_EVENTS as usize)
+        .inspect_err(|e| dev_err!(pdev, "no MSI-X vector for device events: {e:?}\n"))?;
+
+    let bar = bar
+        .into_devres()
+        .inspect_err(|e| dev_err!(pdev, "cannot register BAR0 with devres: {e:?}\n"))?;
+    let shared = Shared::new(pdev.as_ref(), bar)
+        .inspect_err(|e| dev_err!(pdev, "cannot allocate the device memory: {e:?}\n"))?;
+
+    let drm = drm::UnregisteredDevice::<TernDriver>::new(pdev, Ok::<_, Error>(shared.clone()))
+        .inspect_err(|e| dev_err!(pdev, "cannot allocate the DRM device: {e:?}\n"))?;
+
+    let queue_irqs = [
+        queue_irq(vectors, &shared, 0),
+        queue_irq(vectors, &shared, 1),
+        queue_irq(vectors, &shared, 2),
+        queue_irq(vectors, &shared, 3),
+    ];
+    let [i0, i1, i2, i3] = queue_irqs;
+    let irqs = (|| Ok::<_, Error>((i0?, i1?, i2?, i3?)))()
+        .inspect_err(|e| dev_err!(pdev, "no MSI-X vectors for the queues: {e:?}\n"))?;
+
+    // The step of the setup below that fails, so that the failure is logged exactly once.
+    let step = &Cell::new(SetupStep::Interrupt);
+    let sh = &shared;
+    let hw = try_pin_init!(Hw {
+        // SAFETY: The registration is a field of `Hw`, which is dropped, never forgotten.
+        events <- unsafe {
+            irq::ThreadedRegistration::new(
+                events_irq.into(),
+                irq::Flags::TRIGGER_NONE,
+                c"tern-events",
+                EventIrq::new(pdev.as_ref(), sh.clone()),
+            )
+        },
+        // SAFETY: The registrations are fields of `Hw`, which is dropped, never forgotten.
+        q0 <- unsafe { register_queue_irq(irqs.0) },
+        // SAFETY: As above.
+        q1 <- unsafe { register_queue_irq(irqs.1) },
+        // SAFETY: As above.
+        q2 <- unsafe { register_queue_irq(irqs.2) },
+        // SAFETY: As above.
+        q3 <- unsafe { register_queue_irq(irqs.3) },
+        _abort: AbortJobs(sh.clone()),
+        shared: sh.clone(),
+        pdev: pdev_bound,
+        hw_version,
+        caps,
+        // Runs before the DRM device is registered: userspace never sees a device whose
+        // interrupts, firmware or queues do not work.
+        fw: {
+            step.set(SetupStep::Logged);
+            let bar = sh.bar.access(pdev_bound.as_ref())?;
+            irq_self_test(pdev, bar, events.handler())?;
+            // A failed boot may leave the device with the event page and the context table:
+            // stop it before they are freed.
+            fw::boot(pdev, bar, sh, events.handler())
+                .inspect_err(|_| Shared::reset_device(bar))?
+        },
+        _: {
+            let bar = sh.bar.access(pdev_bound.as_ref())?;
+            for q in &sh.queues {
+                q.enable(bar).inspect_err(|e| {
+                    Shared::reset_device(bar);
+                    dev_err!(pdev, "cannot enable a hardware queue: {e:?}\n")
+                })?;
+            }
+            step.set(SetupStep::Register);
+        },
+    }? Error);
+
+    // SAFETY: `reg` is stored in `TernData`, which is dropped when the driver is unbound; it is
+    // never forgotten.
+    let reg = unsafe { drm::Registration::new(pdev.as_ref(), drm, hw, 0) }.inspect_err(
+        |e| match step.get() {
+            SetupStep::Interrupt => {
+                dev_err!(pdev, "cannot set up the device interrupts: {e:?}\n")
+            }
+            SetupStep::Logged => {}
+            SetupStep::Register => dev_err!(pdev, "cannot register the DRM device: {e:?}\n"),
+        },
+    )?;
+
+    Ok(TernData { shared, _reg: reg })
 }
 
 /// Checks the identity of the device and that its registers work, and logs its version.

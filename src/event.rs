@@ -15,15 +15,13 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        new_condvar,
-        new_mutex,
         Arc,
-        CondVar,
-        CondVarTimeoutResult,
-        Mutex, //
     },
     time::{
-        msecs_to_jiffies,
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic,
         Msecs, //
     },
 };
@@ -35,7 +33,7 @@ const EVENT_CRASH_WORD: usize = 1;
 
 /// Handler of the device event interrupt.
 ///
-/// It counts interrupts, wakes up whoever waits for one (the probe), and reacts to a firmware
+/// It counts interrupts, which the probe waits for, and reacts to a firmware
 /// crash: the device then aborts the jobs in flight and ignores doorbells, so the queues are
 /// marked dead and new submissions fail with `ENODEV` until the driver is rebound.
 #[pin_data]
@@ -48,12 +46,6 @@ pub(crate) struct EventIrq {
     crashed: Atomic<i32>,
     /// Number of interrupts handled since probe.
     count: Atomic<u64>,
-    /// Serialises waiters with [`Self::notify`], so that no wake-up is lost.
-    #[pin]
-    lock: Mutex<()>,
-    /// Signalled after every interrupt.
-    #[pin]
-    raised: CondVar,
 }
 
 impl EventIrq {
@@ -65,8 +57,6 @@ impl EventIrq {
             shared,
             crashed: Atomic::new(0),
             count: Atomic::new(0),
-            lock <- new_mutex!(()),
-            raised <- new_condvar!(),
         }? Error)
     }
 
@@ -77,31 +67,18 @@ impl EventIrq {
 
     /// Waits until more than `seen` interrupts have been handled, for at most `timeout_ms`.
     ///
-    /// Returns [`ETIMEDOUT`] on timeout and [`EINTR`] if a signal is pending.
+    /// Returns [`ETIMEDOUT`] on timeout. Signals do not end the wait: the probe that waits must
+    /// not give up on a device that is still reading memory it was given (a signal to insmod).
     pub(crate) fn wait_for_more_than(&self, seen: u64, timeout_ms: Msecs) -> Result {
-        let mut remaining = msecs_to_jiffies(timeout_ms);
-        let mut guard = self.lock.lock();
-
+        let start = Instant::<Monotonic>::now();
+        let timeout = Delta::from_millis(i64::from(timeout_ms));
         while self.count() <= seen {
-            match self
-                .raised
-                .wait_interruptible_timeout(&mut guard, remaining)
-            {
-                CondVarTimeoutResult::Timeout => return Err(ETIMEDOUT),
-                CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
-                CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies,
+            if start.elapsed() > timeout {
+                return Err(ETIMEDOUT);
             }
+            fsleep(Delta::from_micros(100));
         }
-
         Ok(())
-    }
-
-    /// Wakes up all waiters.
-    fn notify(&self) {
-        // A waiter checks the count and goes to sleep under `lock`: taking it here means the
-        // waiter has either seen the new count or is already on the wait queue.
-        let _guard = self.lock.lock();
-        self.raised.notify_all();
     }
 }
 
@@ -117,7 +94,6 @@ impl ThreadedHandler for EventIrq {
             self.shared.kill();
         }
         self.count.add(1, Relaxed);
-        self.notify();
 
         IrqReturn::Handled
     }

@@ -208,7 +208,7 @@ pub(crate) fn boot(
     let addr = image.dma_address();
 
     // Start from a clean device: an earlier driver instance may have left it booted or halted.
-    bar.write32(regs::RESET_MAGIC, regs::RESET);
+    Shared::reset_device(bar);
     shared.program_memory(bar);
     // CAST: Register halves of a 64-bit address; the size was checked against 1 MiB.
     bar.write32(addr as u32, regs::BOOT_ADDR_LO);
@@ -219,6 +219,8 @@ pub(crate) fn boot(
     events
         .wait_for_more_than(seen, BOOT_TIMEOUT_MS)
         .inspect_err(|e| {
+            // The boot ROM may still be reading the image: stop it before the image is freed.
+            Shared::reset_device(bar);
             dev_err!(
                 pdev,
                 "firmware {name_str} {version}: no boot event within {BOOT_TIMEOUT_MS} ms ({e:?})\n"

@@ -36,9 +36,14 @@ impl gem::DriverObject for BoData {
         try_pin_init!(Self { flags })
     }
 
+    fn open(obj: &TernBo, file: &gem::DriverFile<Self>) -> Result {
+        file.inner().ctx.handle_opened(obj)
+    }
+
     fn close(obj: &TernBo, file: &gem::DriverFile<Self>) {
-        // The buffer leaves this file's address space with its last handle in the file.
-        file.inner().ctx.unmap(obj);
+        // The buffer leaves this file's address space with its last handle in the file, once
+        // the jobs submitted before have retired (see `vm`).
+        file.inner().ctx.handle_closed(obj);
     }
 }
 

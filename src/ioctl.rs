@@ -6,6 +6,7 @@
 //! header documents for each bad input. Output fields must come in as zero, like pads (-EINVAL).
 
 use kernel::{
+    page::PAGE_SIZE,
     drm::{
         self,
         gem::{
@@ -65,7 +66,23 @@ pub(crate) fn query(
     q: &mut uapi::drm_tern_query,
     _file: &DrmFile,
 ) -> Result<u32> {
-    if q.flags != 0 || q.pad != 0 || q.pad2 != 0 {
+    // The other fields are outputs: like pads, they must come in as zero.
+    let outputs = [
+        q.uapi_version,
+        q.hw_version,
+        q.fw_version,
+        q.fw_abi,
+        q.queue_count,
+        q.max_cmd_len,
+        q.max_submit_bos,
+    ];
+    let wide = [q.caps, q.va_start, q.va_end, q.max_bo_size];
+    if q.flags != 0
+        || q.pad != 0
+        || q.pad2 != 0
+        || outputs.iter().any(|&v| v != 0)
+        || wide.iter().any(|&v| v != 0)
+    {
         return Err(EINVAL);
     }
     q.uapi_version = uapi::DRM_TERN_UAPI_VERSION;
@@ -109,7 +126,9 @@ fn do_bo_create(
     {
         return Err(EINVAL);
     }
-    let size = c.size.next_multiple_of(PAGE);
+    // Whole CPU pages: the kernel's page size, which may be larger than the device's.
+    // CAST: usize and u64 have the same width on 64-bit machines.
+    let size = c.size.next_multiple_of(PAGE_SIZE as u64);
     let fixed = if c.flags & uapi::DRM_TERN_BO_FIXED_VA != 0 {
         let in_range = c.va >= VA_START && c.va.checked_add(size).is_some_and(|end| end <= VA_END);
         if c.va % PAGE != 0 || !in_range {
@@ -128,7 +147,7 @@ fn do_bo_create(
     // CAST: At most `MAX_BO_SIZE`.
     let create = || TernBo::new(dev, size as usize, ObjectConfig::default(), flags);
     let (bo, va) = ctx.create_mapped(hw.pdev.as_ref(), size, fixed, create)?;
-    let handle = bo.create_handle(file).inspect_err(|_| ctx.unmap(&bo))?;
+    let handle = bo.create_handle(file).inspect_err(|_| ctx.discard(&bo))?;
     c.handle = handle;
     c.va = va;
     Ok(0)
@@ -146,8 +165,9 @@ pub(crate) fn bo_info(
         return Err(EINVAL);
     }
     let bo = TernBo::lookup_handle(file, i.handle)?;
-    let va = file.inner().ctx.va_of(hw.pdev.as_ref(), &bo)?;
+    // Before the mapping, the last step that can fail: a failed BO_INFO maps nothing.
     let mmap_offset = bo.create_mmap_offset()?;
+    let (va, _) = file.inner().ctx.va_of(hw.pdev.as_ref(), &bo)?;
     i.flags = bo.flags;
     // CAST: usize and u64 have the same width on 64-bit machines.
     i.size = bo.size() as u64;
@@ -195,29 +215,47 @@ pub(crate) fn submit(
         cmd_len: s.cmd_len,
         budget: s.budget,
     };
+    let mut cmd = None;
     if s.cmd_handle != 0 || s.cmd_len != 0 {
-        let cmd = TernBo::lookup_handle(file, s.cmd_handle)?;
+        let bo = TernBo::lookup_handle(file, s.cmd_handle)?;
         // CAST: usize and u64 have the same width on 64-bit machines.
-        let size = cmd.size() as u64;
+        let size = bo.size() as u64;
         let end = s.cmd_offset.checked_add(u64::from(s.cmd_len));
         if s.cmd_offset >= size || end.is_none_or(|end| end > size) {
             return Err(EINVAL);
         }
-        desc.cmd_va = inner.ctx.va_of(hw.pdev.as_ref(), &cmd)? + s.cmd_offset;
-        bos.push(cmd, GFP_KERNEL)?;
+        cmd = Some(bo);
     }
 
     let bar = hw.shared.bar.access(hw.pdev.as_ref())?;
     inner.jobs.reserve(queue_index)?;
-    let seqno = queue.submit(bar, &desc, |seqno| {
-        inner.jobs.add(queue_index, seqno)?;
-        Ok(Job {
-            seqno,
-            owner: inner.jobs.clone(),
-            _ctx: inner.ctx.clone(),
-            _bos: bos,
+    bos.reserve(1, GFP_KERNEL)?;
+    // Mapping the program's buffer (if this file has not mapped it yet) is the last step but
+    // the submission itself; if that fails, the new mapping goes again.
+    let mut mapped_here = None;
+    if let Some(bo) = cmd {
+        let (va, new) = inner.ctx.va_of(hw.pdev.as_ref(), &bo)?;
+        desc.cmd_va = va + s.cmd_offset;
+        if new {
+            mapped_here = Some(bo.clone());
+        }
+        let _ = bos.push_within_capacity(bo);
+    }
+    let seqno = queue
+        .submit(bar, &desc, |seqno| {
+            inner.jobs.add(queue_index, seqno)?;
+            Ok(Job {
+                seqno,
+                owner: inner.jobs.clone(),
+                _ctx: inner.ctx.clone(),
+                _bos: bos,
+            })
         })
-    })?;
+        .inspect_err(|_| {
+            if let Some(bo) = &mapped_here {
+                inner.ctx.discard(bo);
+            }
+        })?;
     inner.count_submission();
     s.seqno = seqno;
     Ok(0)

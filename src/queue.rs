@@ -147,6 +147,17 @@ impl Queue {
         Ok(())
     }
 
+    /// The sequence number of the last job submitted.
+    pub(crate) fn last_submitted(&self) -> u64 {
+        self.state.lock().next_seqno - 1
+    }
+
+    /// The sequence number up to which every job has been retired: its completion handled and
+    /// everything it held released, or aborted with the device stopped.
+    pub(crate) fn retired_up_to(&self) -> u64 {
+        self.state.lock().retired
+    }
+
     /// Reads the fence: the sequence number of the last completed job.
     fn fence(&self) -> u64 {
         let fence = self.compl.read(0).unwrap_or(0);
@@ -202,8 +213,8 @@ impl Queue {
 
     /// Puts a job on the ring and rings the doorbell; returns its sequence number.
     ///
-    /// `prepare` runs under the queue lock with the job's sequence number, before anything is
-    /// written; if it fails, nothing changes.
+    /// `job` runs under the queue lock with the job's sequence number, after the last step that
+    /// can fail; if it fails, nothing changes.
     pub(crate) fn submit(
         &self,
         bar: &Bar0<'_>,
@@ -226,7 +237,6 @@ impl Queue {
 
         let seqno = st.next_seqno;
         let slot = Self::slot(seqno);
-        let job = job(seqno)?;
 
         let opcode = if desc.cmd_len == 0 {
             regs::OP_NOP
@@ -243,10 +253,14 @@ impl Queue {
             0,
             0,
         ];
+        // The slot is free and the device does not read it before the doorbell: writing it
+        // first means nothing is left behind if a step below fails.
         let base = slot * DESC_WORDS;
         for (i, w) in words.iter().enumerate() {
             self.ring.write(base + i, *w)?;
         }
+        // The last step that can fail.
+        let job = job(seqno)?;
         if let Some(s) = st.jobs.get_mut(slot) {
             *s = Some(job);
         }

@@ -95,8 +95,8 @@ pub(crate) const NUM_VECTORS: u32 = 8;
 pub(crate) const VECTOR_EVENTS: u32 = 0;
 /// Number of hardware queues the driver uses.
 pub(crate) const NUM_QUEUES: usize = 4;
-/// Entries of the context table (the hardware maximum).
-pub(crate) const NUM_CONTEXTS: usize = 256;
+/// Entries of the context table (the hardware maximum): one per open file.
+pub(crate) const NUM_CONTEXTS: usize = 4096;
 /// Bytes per context table entry.
 pub(crate) const CTX_ENTRY_SIZE: usize = 16;
 /// The firmware ABI version this driver implements.
@@ -108,6 +108,11 @@ pub(crate) const PTE_V: u64 = 1 << 0;
 pub(crate) const PTE_W: u64 = 1 << 1;
 /// Page table entry: address bits 51:12.
 pub(crate) const PTE_ADDR: u64 = ((1 << 52) - 1) & !0xfff;
+/// Width of the DMA addresses the device can reach: what a page table entry holds.
+pub(crate) const DMA_BITS: u32 = 52;
+/// Event page word holding `inval_done` in bits 31:0 (byte offset 0x18): the number of
+/// [`CTX_INVALIDATE`] writes the device has completed.
+pub(crate) const EVENT_INVAL_WORD: usize = 3;
 /// Size of a device address space.
 pub(crate) const VA_BITS: u32 = 39;
 

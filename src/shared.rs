@@ -12,6 +12,11 @@ use kernel::{
         Bound,
         Device, //
     },
+    sync::aref::ARef,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
     io::Io,
     pci::DevresBar,
     prelude::*,
@@ -19,6 +24,12 @@ use kernel::{
         new_mutex,
         Arc,
         Mutex, //
+    },
+    time::{
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic, //
     },
 };
 
@@ -28,6 +39,7 @@ use crate::{
     queue::Queue,
     regs::{
         self,
+        EVENT_INVAL_WORD,
         NUM_CONTEXTS,
         NUM_QUEUES,
         PTE_ADDR,
@@ -38,12 +50,33 @@ use crate::{
 /// Words of the event page (4 KiB).
 const EVENT_PAGE_WORDS: usize = 512;
 
+/// How long the driver waits for the device to complete an invalidation (`docs/hardware.md`
+/// 7.1), in milliseconds. The device takes well under a millisecond.
+const INVAL_TIMEOUT_MS: i64 = 2000;
+
 /// Context ids in use; id 0 is never handed out.
 struct ContextIds([u64; NUM_CONTEXTS / 64]);
+
+impl ContextIds {
+    /// No id in use but the reserved id 0.
+    const fn new() -> Self {
+        let mut ids = [0; NUM_CONTEXTS / 64];
+        ids[0] = 1;
+        Self(ids)
+    }
+}
+
+/// The `seqno` of the last job submitted to each hardware queue at some point in time: a job
+/// submitted before that point has retired once every queue has retired up to these.
+pub(crate) type QueueMarks = [u64; NUM_QUEUES];
 
 /// State shared by everything that uses the device.
 #[pin_data]
 pub(crate) struct Shared {
+    /// The device, for messages.
+    pub(crate) dev: ARef<Device>,
+    /// Set once an invalidation the device did not complete has been logged.
+    stuck_logged: Atomic<i32>,
     /// BAR0, until the device is unbound.
     pub(crate) bar: DevresBar<{ regs::BAR0_SIZE }>,
     /// The event page the device writes on every event.
@@ -52,6 +85,10 @@ pub(crate) struct Shared {
     ctx_table: DmaWords,
     #[pin]
     ctx_ids: Mutex<ContextIds>,
+    /// Number of `CTX_INVALIDATE` writes issued since the device was programmed; held while one
+    /// is written, so that the n-th write is the one whose completion makes `inval_done` n.
+    #[pin]
+    inval_issued: Mutex<u32>,
     /// The hardware queues.
     pub(crate) queues: KVec<Arc<Queue>>,
 }
@@ -70,10 +107,13 @@ impl Shared {
         }
         Arc::pin_init(
             try_pin_init!(Self {
+                dev: dev.into(),
+                stuck_logged: Atomic::new(0),
                 bar,
                 events,
                 ctx_table,
-                ctx_ids <- new_mutex!(ContextIds([1, 0, 0, 0])),
+                ctx_ids <- new_mutex!(ContextIds::new()),
+                inval_issued <- new_mutex!(0),
                 queues,
             }? Error),
             GFP_KERNEL,
@@ -84,12 +124,22 @@ impl Shared {
     pub(crate) fn program_memory(&self, bar: &Bar0<'_>) {
         let events = self.events.dma_address();
         let table = self.ctx_table.dma_address();
-        // CAST: Register halves of 64-bit addresses; the context count is 256.
+        // CAST: Register halves of 64-bit addresses; the context count is 4096.
         bar.write32(events as u32, regs::EVENT_ADDR_LO);
         bar.write32((events >> 32) as u32, regs::EVENT_ADDR_HI);
         bar.write32(table as u32, regs::CTX_TABLE_LO);
         bar.write32((table >> 32) as u32, regs::CTX_TABLE_HI);
         bar.write32(NUM_CONTEXTS as u32, regs::CTX_COUNT);
+        // The device counts completed invalidations from 0 again after a reset.
+        *self.inval_issued.lock() = 0;
+    }
+
+    /// Resets the device and waits until the reset has completed: when this returns, the device
+    /// no longer reads or writes any memory it was told about (`docs/hardware.md` 10.2).
+    pub(crate) fn reset_device(bar: &Bar0<'_>) {
+        bar.write32(regs::RESET_MAGIC, regs::RESET);
+        // A read after the RESET write returns once the reset is complete.
+        let _ = bar.read32(regs::DEV_STATUS);
     }
 
     /// Reserves a context id.
@@ -99,39 +149,94 @@ impl Shared {
             if *word != u64::MAX {
                 let bit = (!*word).trailing_zeros();
                 *word |= 1 << bit;
-                // CAST: At most 255.
+                // CAST: Below `NUM_CONTEXTS`.
                 return Ok((w * 64) as u32 + bit);
             }
         }
+        // Documented in the uAPI header: opening the device fails with EBUSY.
         Err(EBUSY)
     }
 
     /// Makes context `id` use the page tables at `root`.
     pub(crate) fn set_context_root(&self, id: u32, root: u64) -> Result {
-        // CAST: Context ids are below 256.
+        // CAST: Context ids are below `NUM_CONTEXTS`.
         let entry = id as usize * regs::CTX_ENTRY_SIZE / 8;
         self.ctx_table.write(entry, (root & PTE_ADDR) | PTE_V)
     }
 
-    /// Invalidates the cached translations of context `id`, if the device is still there.
-    pub(crate) fn invalidate(&self, id: u32) {
-        if let Some(bar) = self.bar.try_access() {
+    /// Invalidates the cached translations of context `id` and waits until the device has
+    /// completed it (`docs/hardware.md` 7.1): afterwards no job uses a translation from before.
+    ///
+    /// Returns at once if the device is unbound (it was reset then). Fails with `ETIMEDOUT` if
+    /// the device does not complete it in time: then nothing the old translations reached may be
+    /// freed.
+    pub(crate) fn invalidate(&self, id: u32) -> Result {
+        let ticket = {
+            let mut issued = self.inval_issued.lock();
+            let Some(bar) = self.bar.try_access() else {
+                return Ok(());
+            };
+            *issued = issued.wrapping_add(1);
             bar.write32(id, regs::CTX_INVALIDATE);
+            *issued
+        };
+        let start = Instant::<Monotonic>::now();
+        loop {
+            // CAST: `inval_done` is the low half of the word.
+            let done = self.events.read(EVENT_INVAL_WORD).unwrap_or(0) as u32;
+            // CAST: A wrapping comparison of counters less than 2^31 apart.
+            if done.wrapping_sub(ticket) as i32 >= 0 || self.bar.try_access().is_none() {
+                return Ok(());
+            }
+            if start.elapsed() > Delta::from_millis(INVAL_TIMEOUT_MS) {
+                return Err(ETIMEDOUT);
+            }
+            fsleep(Delta::from_micros(20));
         }
     }
 
     /// Disables context `id` in the device and releases the id.
-    pub(crate) fn free_context(&self, id: u32) {
-        // CAST: Context ids are below 256.
+    ///
+    /// Fails if the device did not complete the invalidation: then the id stays reserved and the
+    /// caller must keep the context's page tables.
+    pub(crate) fn free_context(&self, id: u32) -> Result {
+        // CAST: Context ids are below `NUM_CONTEXTS`.
         let entry = id as usize * regs::CTX_ENTRY_SIZE / 8;
-        // The entry is in range.
-        let _ = self.ctx_table.write(entry, 0);
-        self.invalidate(id);
+        self.ctx_table.write(entry, 0)?;
+        self.invalidate(id)?;
+        self.release_context_id(id);
+        Ok(())
+    }
+
+    /// Releases the id of a context the device was never told about.
+    pub(crate) fn release_context_id(&self, id: u32) {
         let mut ids = self.ctx_ids.lock();
-        // CAST: Context ids are below 256.
+        // CAST: Context ids are below `NUM_CONTEXTS`.
         if let Some(word) = ids.0.get_mut(id as usize / 64) {
             *word &= !(1 << (id % 64));
         }
+    }
+
+    /// True the first time it is called: whoever sees it logs the stuck invalidation.
+    pub(crate) fn first_stuck(&self) -> bool {
+        self.stuck_logged.xchg(1, Relaxed) == 0
+    }
+
+    /// The last job submitted to each queue, now.
+    pub(crate) fn queue_marks(&self) -> QueueMarks {
+        let mut marks = [0; NUM_QUEUES];
+        for (m, q) in marks.iter_mut().zip(self.queues.iter()) {
+            *m = q.last_submitted();
+        }
+        marks
+    }
+
+    /// Whether every job submitted before `marks` were taken has retired.
+    pub(crate) fn retired_past(&self, marks: &QueueMarks) -> bool {
+        marks
+            .iter()
+            .zip(self.queues.iter())
+            .all(|(m, q)| q.retired_up_to() >= *m)
     }
 
     /// The device is going away: fail new submissions and wake up every waiter.

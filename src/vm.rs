@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Per-file device address spaces: an MMU context, its page tables and the buffers mapped in it.
+//!
+//! Lifetime of a mapping (`docs/driver.md`, "Buffer lifetime"): a buffer stays mapped while the
+//! file has a handle to it. When its last handle in the file closes, the mapping is *closed*:
+//! it keeps its pages, its page table entries and its VA until every job submitted before the
+//! close has retired, since a job may use any VA of its context, not only the buffers it
+//! listed. Then the entries are cleared, the device's cached translations are invalidated and
+//! the invalidation's completion awaited, and only then are the pages released and the VA
+//! reused. Closed mappings are released by the file's next buffer operation, and all of them
+//! with the address space.
 
 use kernel::{
     device::{
@@ -24,7 +33,10 @@ use crate::{
         PAGE, //
     },
     regs::VA_BITS,
-    shared::Shared,
+    shared::{
+        QueueMarks,
+        Shared, //
+    },
     uapi,
 };
 
@@ -37,19 +49,43 @@ pub(crate) const VA_END: u64 = 1 << VA_BITS;
 /// userspace conventionally places at fixed addresses.
 const VA_AUTO_START: u64 = 0x10_0000;
 
+/// Most buffers one file can have mapped, closed mappings included (`ENOSPC` beyond).
+pub(crate) const MAX_FILE_BOS: usize = 4096;
+/// Most bytes one file can have mapped, closed mappings included (`ENOSPC` beyond).
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 30;
+
 /// A buffer mapped in an address space.
 struct Mapping {
     va: u64,
     size: u64,
     bo: ARef<TernBo>,
+    /// Set when the file closed its last handle: the jobs that must retire before the mapping
+    /// goes. `None` while the file has a handle.
+    closed: Option<QueueMarks>,
+    /// Set once the page table entries are cleared and only the invalidation is missing.
+    unmapped: bool,
+}
+
+/// The number of handles the file has to a buffer.
+struct Handles {
+    /// The buffer's address, as a key: compared, never dereferenced.
+    bo: usize,
+    count: u32,
+}
+
+/// The key of `bo` in [`Vm::handles`].
+fn key(bo: &TernBo) -> usize {
+    core::ptr::from_ref(bo) as usize
 }
 
 /// The mutable part of an address space.
 struct Vm {
     /// Created on first use, when a bound device is at hand to allocate it.
     pt: Option<PageTable>,
-    /// Sorted by VA, without overlaps.
+    /// Sorted by VA, without overlaps; closed mappings still hold their VA.
     mappings: KVec<Mapping>,
+    /// Handles of the file, per buffer.
+    handles: KVec<Handles>,
 }
 
 impl Vm {
@@ -58,6 +94,22 @@ impl Vm {
         self.mappings
             .iter()
             .any(|m| va < m.va + m.size && m.va < va + size)
+    }
+
+    /// The open (not closed) mapping of `bo`.
+    fn open_mapping(&self, bo: &TernBo) -> Option<&Mapping> {
+        self.mappings
+            .iter()
+            .find(|m| m.closed.is_none() && core::ptr::eq(&*m.bo, bo))
+    }
+
+    /// Fails with `ENOSPC` if one more buffer of `size` bytes exceeds the file's limits.
+    fn check_limits(&self, size: u64) -> Result {
+        let bytes: u64 = self.mappings.iter().map(|m| m.size).sum();
+        if self.mappings.len() >= MAX_FILE_BOS || bytes + size > MAX_FILE_BYTES {
+            return Err(ENOSPC);
+        }
+        Ok(())
     }
 
     /// Finds room for `size` bytes, keeping an unmapped guard page after every mapping.
@@ -101,11 +153,12 @@ impl Context {
                 vm <- new_mutex!(Vm {
                     pt: None,
                     mappings: KVec::new(),
+                    handles: KVec::new(),
                 }),
             }? Error),
             GFP_KERNEL,
         )
-        .inspect_err(|_| owner.free_context(id))
+        .inspect_err(|_| owner.release_context_id(id))
     }
 
     /// The MMU context index.
@@ -115,8 +168,8 @@ impl Context {
 
     /// Creates a buffer with `create` and maps it at `fixed`, or where there is room.
     ///
-    /// Returns the buffer and its VA. Fails with `EEXIST` if `fixed` overlaps a mapping and
-    /// `ENOMEM` if there is no room; then nothing changed.
+    /// Returns the buffer and its VA. Fails with `EEXIST` if `fixed` overlaps a mapping,
+    /// `ENOMEM` if there is no room and `ENOSPC` beyond the file's limits; then nothing changed.
     pub(crate) fn create_mapped(
         &self,
         dev: &Device<Bound>,
@@ -124,7 +177,9 @@ impl Context {
         fixed: Option<u64>,
         create: impl FnOnce() -> Result<ARef<TernBo>>,
     ) -> Result<(ARef<TernBo>, u64)> {
+        self.release_retired();
         let mut vm = self.vm.lock();
+        vm.check_limits(size)?;
         let va = match fixed {
             Some(va) if vm.overlaps(va, size) => return Err(EEXIST),
             Some(va) => va,
@@ -136,15 +191,18 @@ impl Context {
     }
 
     /// The VA of `bo` in this address space, mapping it first if needed (a buffer imported from
-    /// another file of the device).
-    pub(crate) fn va_of(&self, dev: &Device<Bound>, bo: &ARef<TernBo>) -> Result<u64> {
+    /// another file of the device). The second value tells whether it was mapped by this call.
+    pub(crate) fn va_of(&self, dev: &Device<Bound>, bo: &ARef<TernBo>) -> Result<(u64, bool)> {
+        self.release_retired();
         let mut vm = self.vm.lock();
-        if let Some(m) = vm.mappings.iter().find(|m| core::ptr::eq(&*m.bo, &**bo)) {
-            return Ok(m.va);
+        if let Some(m) = vm.open_mapping(bo) {
+            return Ok((m.va, false));
         }
-        let va = vm.find_room(Self::bo_size(bo))?;
+        let size = Self::bo_size(bo);
+        vm.check_limits(size)?;
+        let va = vm.find_room(size)?;
         self.map_locked(&mut vm, dev, bo, va)?;
-        Ok(va)
+        Ok((va, true))
     }
 
     /// The size of a buffer object in bytes.
@@ -189,7 +247,11 @@ impl Context {
                 pt.unmap(va + off);
                 off += PAGE;
             }
-            self.shared.invalidate(self.id);
+            // No job was told about these entries, but one may have guessed the VA: the pages
+            // stay referenced by the caller until the device has forgotten them.
+            if let Err(ie) = self.shared.invalidate(self.id) {
+                self.log_stuck(ie);
+            }
             return Err(e);
         }
 
@@ -201,38 +263,138 @@ impl Context {
                     va,
                     size,
                     bo: bo.clone(),
+                    closed: None,
+                    unmapped: false,
                 },
             )
             .map_err(|_| ENOMEM)?;
         Ok(())
     }
 
-    /// Unmaps `bo` from this address space, if it is mapped.
-    pub(crate) fn unmap(&self, bo: &TernBo) {
-        let removed = {
-            let mut vm = self.vm.lock();
-            let Some(i) = vm.mappings.iter().position(|m| core::ptr::eq(&*m.bo, bo)) else {
-                return;
-            };
-            let Ok(m) = vm.mappings.remove(i) else {
-                return;
-            };
-            if let Some(pt) = &mut vm.pt {
-                let mut off = 0;
-                while off < m.size {
-                    pt.unmap(m.va + off);
-                    off += PAGE;
-                }
-            }
-            // The pages may only be released once the device forgot their translations.
-            self.shared.invalidate(self.id);
-            m
-        };
-        drop(removed);
+    /// A new handle of the file refers to `bo`.
+    pub(crate) fn handle_opened(&self, bo: &TernBo) -> Result {
+        let mut vm = self.vm.lock();
+        if let Some(h) = vm.handles.iter_mut().find(|h| h.bo == key(bo)) {
+            h.count += 1;
+            return Ok(());
+        }
+        vm.handles.push(
+            Handles {
+                bo: key(bo),
+                count: 1,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
     }
 
-    /// Number of buffers mapped and bytes they cover.
+    /// A handle of the file to `bo` was closed: with the last one, the mapping of `bo` is
+    /// closed (see the module documentation).
+    pub(crate) fn handle_closed(&self, bo: &TernBo) {
+        {
+            let mut vm = self.vm.lock();
+            if let Some(i) = vm.handles.iter().position(|h| h.bo == key(bo)) {
+                let last = vm.handles.get(i).is_some_and(|h| h.count <= 1);
+                if !last {
+                    if let Some(h) = vm.handles.get_mut(i) {
+                        h.count -= 1;
+                    }
+                    return;
+                }
+                let _ = vm.handles.remove(i);
+            }
+            self.close_locked(&mut vm, bo);
+        }
+        self.release_retired();
+    }
+
+    /// Closes the open mapping of `bo`, if any, without a handle count: for a buffer that never
+    /// got a handle (a failed create) or a mapping made by an ioctl that then failed.
+    pub(crate) fn discard(&self, bo: &TernBo) {
+        let mut vm = self.vm.lock();
+        self.close_locked(&mut vm, bo);
+    }
+
+    /// Marks the open mapping of `bo` closed as of now.
+    fn close_locked(&self, vm: &mut Vm, bo: &TernBo) {
+        let marks = self.shared.queue_marks();
+        if let Some(m) = vm
+            .mappings
+            .iter_mut()
+            .find(|m| m.closed.is_none() && core::ptr::eq(&*m.bo, bo))
+        {
+            m.closed = Some(marks);
+        }
+    }
+
+    /// Releases the closed mappings whose jobs have all retired: clears their entries,
+    /// invalidates, and drops the buffers once the device has completed the invalidation.
+    fn release_retired(&self) {
+        let mut released = KVec::new();
+        {
+            let mut vm = self.vm.lock();
+            let vm = &mut *vm;
+            let mut cleared = false;
+            for m in vm.mappings.iter_mut() {
+                let ready = m
+                    .closed
+                    .as_ref()
+                    .is_some_and(|marks| self.shared.retired_past(marks));
+                if ready && !m.unmapped {
+                    if let Some(pt) = &mut vm.pt {
+                        let mut off = 0;
+                        while off < m.size {
+                            pt.unmap(m.va + off);
+                            off += PAGE;
+                        }
+                    }
+                    m.unmapped = true;
+                    cleared = true;
+                }
+            }
+            let pending = vm.mappings.iter().filter(|m| m.unmapped).count();
+            if !cleared && pending == 0 {
+                return;
+            }
+            // Room to move them out, so that they are dropped outside the lock.
+            if released.reserve(pending, GFP_KERNEL).is_err() {
+                return;
+            }
+            // The pages may only be released once the device forgot their translations; if it
+            // does not confirm that, they stay (and their VA stays taken) for the next attempt.
+            if let Err(e) = self.shared.invalidate(self.id) {
+                self.log_stuck(e);
+                return;
+            }
+            let mut i = 0;
+            while i < vm.mappings.len() {
+                if vm.mappings.get(i).is_some_and(|m| m.unmapped) {
+                    if let Ok(m) = vm.mappings.remove(i) {
+                        // Within the capacity reserved above.
+                        let _ = released.push_within_capacity(m);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        drop(released);
+    }
+
+    /// Logs, once per device, that the device did not complete an invalidation.
+    fn log_stuck(&self, e: Error) {
+        if self.shared.first_stuck() {
+            dev_err!(
+                self.shared.dev,
+                "context {}: the device did not complete an invalidation ({e:?}): the memory it may still use stays allocated\n",
+                self.id
+            );
+        }
+    }
+
+    /// Number of buffers mapped (closed ones included) and bytes they cover.
     pub(crate) fn usage(&self) -> (usize, u64) {
+        self.release_retired();
         let vm = self.vm.lock();
         (vm.mappings.len(), vm.mappings.iter().map(|m| m.size).sum())
     }
@@ -241,7 +403,21 @@ impl Context {
 #[pinned_drop]
 impl PinnedDrop for Context {
     fn drop(self: Pin<&mut Self>) {
-        // Before the page tables are freed: no job may walk them any more.
-        self.shared.free_context(self.id);
+        // Every job of the context has retired (each held a reference to it). Before the page
+        // tables and the buffers go, the device must have forgotten the context; if it does
+        // not confirm that, they are leaked rather than freed under it.
+        if let Err(e) = self.shared.free_context(self.id) {
+            self.log_stuck(e);
+            let mut guard = self.vm.lock();
+            let state = core::mem::replace(
+                &mut *guard,
+                Vm {
+                    pt: None,
+                    mappings: KVec::new(),
+                    handles: KVec::new(),
+                },
+            );
+            core::mem::forget(state);
+        }
     }
 }

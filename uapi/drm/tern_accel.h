@@ -13,6 +13,16 @@
  *    it return -ENODEV;
  *  - structures only grow at the end; the DRM core zero-extends a shorter structure from
  *    older userspace, and new fields are defined so that zero keeps the old behaviour.
+ *
+ * Limits: opening the device fails with -EBUSY when 4095 files have it open (one device
+ * address space each). One file maps at most 4096 buffers and 1 GiB (-ENOSPC from BO_CREATE,
+ * BO_INFO and SUBMIT beyond); a closed buffer counts until the jobs submitted before its close
+ * have retired. A file has at most 255 jobs in flight per queue (-EBUSY).
+ *
+ * Buffer lifetime: closing a file's last handle to a buffer keeps its pages, its mapping and
+ * its VA for as long as a job submitted before the close may run (a job may use any VA of its
+ * file's address space, not only the buffers it lists); only then is the VA given to another
+ * buffer. A job submitted after the close that uses the old VA may see the old buffer or fault.
  */
 #ifndef _TERN_ACCEL_H_
 #define _TERN_ACCEL_H_
