@@ -117,9 +117,11 @@ impl Default for Device {
 impl Drop for Device {
     fn drop(&mut self) {
         self.inner.stop.store(true, Ordering::SeqCst);
+        // A running job stops at its next poll point: a program that loops for ever must not
+        // keep the worker, and so the drop, from ending.
         for q in &self.inner.queues {
             q.cancel_dma();
-            q.wake();
+            q.abort();
         }
         for w in self.workers.drain(..) {
             let _ = w.join();

@@ -47,14 +47,9 @@ impl Queue {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Wakes the worker after a change of the device's `stop` flag (made before the call;
-    /// the lock orders it before the worker's next check).
-    pub(crate) fn wake(&self) {
-        let _st = self.lock();
-        self.cv.notify_all();
-    }
-
-    /// Ends the running job with ABORTED (reset, crash), keeps the queue's registers.
+    /// Ends the running job with ABORTED (reset, crash, drop), keeps the queue's registers, and
+    /// wakes the worker (also after a change of the device's `stop` flag, made before the
+    /// call: the lock orders it before the worker's next check).
     pub(crate) fn abort(&self) {
         let _st = self.lock();
         self.abort.store(true, Ordering::SeqCst);
