@@ -229,7 +229,6 @@ pub(crate) fn submit(
 
     let bar = hw.shared.bar.access(hw.pdev.as_ref())?;
     inner.jobs.reserve(queue_index)?;
-    bos.reserve(1, GFP_KERNEL)?;
     // Mapping the program's buffer (if this file has not mapped it yet) is the last step but
     // the submission itself; if that fails, the new mapping goes again.
     let mut mapped_here = None;

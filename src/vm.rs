@@ -86,6 +86,9 @@ struct Vm {
     mappings: KVec<Mapping>,
     /// Handles of the file, per buffer.
     handles: KVec<Handles>,
+    /// Number of closed mappings: when 0, releasing has nothing to do (the common case on
+    /// the submission path, which must not scan the mappings).
+    closed: usize,
 }
 
 impl Vm {
@@ -154,6 +157,7 @@ impl Context {
                     pt: None,
                     mappings: KVec::new(),
                     handles: KVec::new(),
+                    closed: 0,
                 }),
             }? Error),
             GFP_KERNEL,
@@ -324,6 +328,7 @@ impl Context {
             .find(|m| m.closed.is_none() && core::ptr::eq(&*m.bo, bo))
         {
             m.closed = Some(marks);
+            vm.closed += 1;
         }
     }
 
@@ -334,6 +339,9 @@ impl Context {
         {
             let mut vm = self.vm.lock();
             let vm = &mut *vm;
+            if vm.closed == 0 {
+                return;
+            }
             let mut cleared = false;
             for m in vm.mappings.iter_mut() {
                 let ready = m
@@ -370,6 +378,7 @@ impl Context {
             while i < vm.mappings.len() {
                 if vm.mappings.get(i).is_some_and(|m| m.unmapped) {
                     if let Ok(m) = vm.mappings.remove(i) {
+                        vm.closed -= 1;
                         // Within the capacity reserved above.
                         let _ = released.push_within_capacity(m);
                     }
@@ -415,6 +424,7 @@ impl PinnedDrop for Context {
                     pt: None,
                     mappings: KVec::new(),
                     handles: KVec::new(),
+                    closed: 0,
                 },
             );
             core::mem::forget(state);
