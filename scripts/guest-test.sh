@@ -24,6 +24,13 @@ else
 
 	R=$(mktemp -d /tmp/tern-guest.XXXXXX)
 	trap 'rm -rf "$R"' EXIT
+	# A kernel built with KUnit runs the suites of the driver's kernel patches at boot; the
+	# guest must then find each of them complete (tests/guest/kunit-tap.sh).
+	kimage=${KIMAGE:-$KBUILD_DIR/arch/x86/boot/bzImage}
+	kconfig=$(dirname "$kimage")/../../../.config
+	if grep -q '^CONFIG_KUNIT=y' "$kconfig" 2>/dev/null; then
+		echo "$TERN_KUNIT_SUITES" >"$R/kunit-suites"
+	fi
 	filter=${1:-}
 	# The test binaries, each "PATH[=ARGS]": the guest tests (unless TERN_GUEST_SKIP_TESTS=1),
 	# then the fuzzer with TERN_FUZZ_ARGS (default --quick; set it empty to leave it out).

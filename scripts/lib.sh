@@ -16,6 +16,8 @@ TERN_QEMU_VERSION=${TERN_QEMU_VERSION:-1:11.1.3+ds-2~bpo13+1}
 TERN_BINDGEN_VERSION=0.73.2
 TERN_VNG_VERSION=1.42
 TERN_LLVM=19
+# The KUnit suites of the kernel patches (kernel/patches), run at boot on a KUnit kernel.
+TERN_KUNIT_SUITES="rust_dma_fence rust_dma_resv" # all match the glob in scripts/vm.sh
 export LIBCLANG_PATH=/usr/lib/llvm-$TERN_LLVM/lib
 
 # The Rust toolchain of rust-toolchain.toml, for builds in the kernel trees too.

@@ -67,11 +67,14 @@ if [ ! -S "$SOCK" ]; then
 	exit 90
 fi
 
+# On a kernel with KUnit (the sanitizer kernel), run the kernel patches' suites at boot and only
+# them: allnoconfig leaves KUnit's default-enable and autorun off, the command line turns them on.
+KUNIT_ARGS="kunit.enable=1 kunit.autorun=1 kunit.filter_glob=rust_dma_*"
 # QEMU from the private prefix; the guest's RAM is shared memory, so DMA maps carry fds.
 DEV="{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$SOCK\"}}"
 vng_args=(--run "$KIMAGE" --disable-kvm --qemu "$TERN_CACHE/bin/qemu-system-x86_64"
 	--cpus "${TERN_VM_CPUS:-2}" --memory "${TERN_VM_MEM:-1G}" --rwdir "$RUNDIR"
-	--append "firmware_class.path=${TERN_FW_PATH:-$TERN_ROOT/firmware/out}"
+	--append "firmware_class.path=${TERN_FW_PATH:-$TERN_ROOT/firmware/out} $KUNIT_ARGS"
 	--qemu-opts="-device '$DEV'")
 [ $# -gt 0 ] && vng_args+=(--exec "$*")
 

@@ -24,6 +24,10 @@ echo "tern-test: loading the module" >/dev/kmsg
 wait_node() { for _ in $(seq 50); do ls /dev/accel/accel* >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 
 uname -r >"$OUT/uname"
+# The KUnit suites ran at boot: their results, one per test case.
+if [ -f "$OUT/kunit-suites" ]; then
+	dmesg | "$(dirname "$0")/kunit-tap.sh" $(cat "$OUT/kunit-suites") >"$OUT/tests-kunit.tap"
+fi
 if ! insmod "$KO" 2>"$OUT/insmod.err"; then
 	result module_load 1 "insmod: $(cat "$OUT/insmod.err")"
 	dmesg >"$OUT/dmesg.txt"

@@ -73,6 +73,37 @@ t guest_rcu_stall_fails 1 "detected stalls" judge "$d_rcu"
 t guest_boot_report_shown_not_blamed 0 "NOTE: the kernel reported a problem during its own boot" judge "$d_boot"
 t guest_missing_dmesg_fails 1 "not ok dmesg_collected" judge "$d_nodmesg"
 t guest_benign_dma_api_line_passes 0 "ok dmesg_clean" judge "$d_benign"
+# KUnit results in the boot log, flattened by tests/guest/kunit-tap.sh and judged like any TAP.
+kunit_log() { # CASES-LINES SUITE-END
+	printf '[    0.5] KTAP version 1\n[    0.5] 1..1\n[    0.6]     # Subtest: rust_dma_fence\n'
+	printf '%s' "$1"
+	printf '%s' "$2"
+}
+kunit_run() { # NAME LOG: a clean run with the KUnit TAP from LOG
+	local d
+	d=$(fake_run "$1")
+	printf '%s' "$2" | bash "$ROOT/tests/guest/kunit-tap.sh" rust_dma_fence >"$d/tests-kunit.tap"
+	echo "$d"
+}
+d_kunit_ok=$(kunit_run kunit_ok "$(kunit_log '[    0.6]     1..2
+[    0.7]     ok 1 a
+[    0.7]     ok 2 b
+' '[    0.8] ok 1 rust_dma_fence
+')")
+d_kunit_fail=$(kunit_run kunit_fail "$(kunit_log '[    0.6]     1..2
+[    0.7]     ok 1 a
+[    0.7]     not ok 2 b
+' '[    0.8] not ok 1 rust_dma_fence
+')")
+d_kunit_died=$(kunit_run kunit_died "$(kunit_log '[    0.6]     1..2
+[    0.7]     ok 1 a
+' '')")
+d_kunit_none=$(kunit_run kunit_none '[    0.1] no kunit here
+')
+t kunit_suite_counts_each_case 0 "guest: 7 passed, 0 failed" judge "$d_kunit_ok"
+t kunit_failing_case_fails 1 "not ok 2 rust_dma_fence.b" judge "$d_kunit_fail"
+t kunit_suite_that_died_fails 1 "suite rust_dma_fence: plan 2, 1 results, no end" judge "$d_kunit_died"
+t kunit_suite_missing_fails 1 "suite rust_dma_fence did not run" judge "$d_kunit_none"
 t device_model_fails_to_start 90 "device model did not start" \
 	env TERN_EMU=/bin/false bash "$ROOT/scripts/vm.sh" --timeout 60 -- true
 t qemu_cannot_start 91 "QEMU could not start" \
