@@ -155,11 +155,11 @@ pub(crate) struct TernData<'bound> {
 /// Returns the interrupt request and the queue of the handler of queue `q`.
 fn queue_irq<'a>(
     vectors: &'a pci::IrqVectorRegistration<'a>,
-    shared: &Shared,
+    shared: &Arc<Shared>,
     q: usize,
 ) -> Result<(irq::IrqRequest<'a>, QueueIrq)> {
     let queue = shared.queues.get(q).cloned().ok_or(EINVAL)?;
-    Ok((vectors.index(1 + q)?.into(), QueueIrq::new(queue)))
+    Ok((vectors.index(1 + q)?.into(), QueueIrq::new(queue, shared.clone())))
 }
 
 /// Registers the threaded handler of a queue interrupt.
@@ -405,6 +405,8 @@ impl drm::Driver for TernDriver {
 
     const INFO: drm::DriverInfo = INFO;
     const FEAT_COMPUTE_ACCEL: bool = true;
+    const FEAT_SYNCOBJ: bool = true;
+    const FEAT_SYNCOBJ_TIMELINE: bool = true;
 
     kernel::declare_drm_ioctls! {
         (TERN_QUERY, uapi::drm_tern_query, 0, ioctl::query),
@@ -421,6 +423,14 @@ impl drm::Driver for TernDriver {
     ) {
         let inner = file.inner();
         let (buffers, bytes) = inner.ctx.usage();
+        // The standard keys (Documentation/gpu/drm-usage-stats.rst) first: busy time of the
+        // finished jobs per queue, and the memory mapped for the file, all of it resident (the
+        // pages of a mapped buffer are pinned).
+        for (q, ns) in inner.jobs.busy_ns().iter().enumerate() {
+            printer.print(fmt!("drm-engine-queue{q}:\t{ns} ns\n"));
+        }
+        printer.print(fmt!("drm-total-memory:\t{} KiB\n", bytes / 1024));
+        printer.print(fmt!("drm-resident-memory:\t{} KiB\n", bytes / 1024));
         printer.print(fmt!("tern-context:\t{}\n", inner.ctx.id()));
         printer.print(fmt!("tern-jobs-submitted:\t{}\n", inner.submitted()));
         printer.print(fmt!("tern-buffers-mapped:\t{buffers}\n"));

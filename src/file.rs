@@ -20,6 +20,8 @@ use crate::{
         TernDriver, //
     },
     job::FileJobs,
+    regs::NUM_QUEUES,
+    shared::Shared,
     vm::Context,
 };
 
@@ -31,6 +33,19 @@ pub(crate) struct File {
     pub(crate) jobs: Arc<FileJobs>,
     /// Jobs submitted so far.
     submitted: Atomic<u64>,
+    /// The device state, to cancel the file's jobs when it closes.
+    shared: Arc<Shared>,
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        // Jobs that have not started are cancelled; those on the ring finish.
+        for q in 0..NUM_QUEUES {
+            if let Some(queue) = self.shared.queues.get(q) {
+                queue.cancel(self.jobs.entity(q), &self.shared);
+            }
+        }
+    }
 }
 
 impl File {
@@ -49,11 +64,13 @@ impl drm::file::DriverFile for File {
     type Driver = TernDriver;
 
     fn open(dev: &TernDevice) -> Result<Pin<KBox<Self>>> {
-        let shared = (**dev).clone();
+        let shared: Arc<Shared> = (**dev).clone();
+        let jobs = FileJobs::new()?;
         let file = Self {
-            ctx: Context::new(shared)?,
-            jobs: FileJobs::new()?,
+            ctx: Context::new(shared.clone(), jobs.clone())?,
+            jobs,
             submitted: Atomic::new(0),
+            shared,
         };
         Ok(KBox::new(file, GFP_KERNEL)?.into())
     }

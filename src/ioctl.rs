@@ -6,15 +6,35 @@
 //! header documents for each bad input. Output fields must come in as zero, like pads (-EINVAL).
 
 use kernel::{
-    page::PAGE_SIZE,
+    dma_fence::Fence,
+    dma_resv::{
+        DmaResv,
+        DmaResvSet,
+        Usage, //
+    },
     drm::{
         self,
         gem::{
             shmem::ObjectConfig,
             BaseObject, //
         },
+        syncobj::{
+            self,
+            FenceChain,
+            SyncObj, //
+        },
     },
+    page::PAGE_SIZE,
     prelude::*,
+    sync::aref::ARef,
+    sync_file::SyncFileFd,
+    time::{
+        msecs_to_jiffies,
+        Instant,
+        Jiffies,
+        Monotonic, //
+    },
+    transmute::FromBytes,
     uaccess::{
         UserPtr,
         UserSlice, //
@@ -35,8 +55,8 @@ use crate::{
     },
     mmu::PAGE,
     queue::{
-        ns_to_jiffies,
-        Descriptor, //
+        Descriptor,
+        PendingJob, //
     },
     regs::{
         self,
@@ -176,6 +196,41 @@ pub(crate) fn bo_info(
     Ok(0)
 }
 
+/// Reads `count` entries of type `T` from the user array at `addr`.
+fn read_array<T: FromBytes>(addr: u64, count: u32) -> Result<KVec<T>> {
+    // CAST: At most `DRM_TERN_MAX_SYNCS` or `MAX_SUBMIT_BOS` entries.
+    let count = count as usize;
+    let mut out = KVec::with_capacity(count, GFP_KERNEL)?;
+    // CAST: A user pointer is an address.
+    let mut reader = UserSlice::new(UserPtr::from_addr(addr as usize), count * size_of::<T>()).reader();
+    for _ in 0..count {
+        out.push(reader.read()?, GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// Adds `fence` to `deps` unless it has signalled without an error (one that failed stays: the
+/// job is skipped) or a later fence of its context is there.
+fn add_dep(deps: &mut KVec<ARef<Fence>>, fence: ARef<Fence>) -> Result {
+    if fence.is_signaled() && fence.status() == Some(Ok(())) {
+        return Ok(());
+    }
+    if let Some(d) = deps.iter_mut().find(|d| d.context() == fence.context()) {
+        if fence.is_later(d) {
+            *d = fence;
+        }
+        return Ok(());
+    }
+    deps.push(fence, GFP_KERNEL)?;
+    Ok(())
+}
+
+/// A syncobj a job signals, with the chain node of its timeline point.
+struct Signal {
+    syncobj: ARef<SyncObj>,
+    point: Option<(u64, FenceChain)>,
+}
+
 /// `DRM_IOCTL_TERN_SUBMIT`.
 pub(crate) fn submit(
     _dev: &Dev,
@@ -184,13 +239,17 @@ pub(crate) fn submit(
     file: &DrmFile,
 ) -> Result<u32> {
     // CAST: 4 queues.
-    if s.flags != 0
+    if s.flags & !uapi::DRM_TERN_SUBMIT_FLAGS != 0
         || s.queue >= NUM_QUEUES as u32
         || s.cmd_len % 8 != 0
         || s.cmd_len > regs::MAX_CMD_LEN
         || s.cmd_offset % 8 != 0
         || s.bo_count > MAX_SUBMIT_BOS
+        || s.wait_count > uapi::DRM_TERN_MAX_SYNCS
+        || s.signal_count > uapi::DRM_TERN_MAX_SYNCS
         || s.seqno != 0
+        || s.out_fence_fd != 0
+        || s.pad != 0
     {
         return Err(EINVAL);
     }
@@ -198,14 +257,39 @@ pub(crate) fn submit(
     let queue_index = s.queue as usize;
     let queue = hw.shared.queues.get(queue_index).ok_or(EINVAL)?;
 
-    // CAST: At most `MAX_SUBMIT_BOS`.
-    let count = s.bo_count as usize;
-    let mut bos = KVec::with_capacity(count + 1, GFP_KERNEL)?;
-    // CAST: A user pointer is an address.
-    let mut reader = UserSlice::new(UserPtr::from_addr(s.bo_handles as usize), count * 4).reader();
-    for _ in 0..count {
-        let handle: u32 = reader.read()?;
-        bos.push(TernBo::lookup_handle(file, handle)?, GFP_KERNEL)?;
+    let refs: KVec<uapi::drm_tern_bo_ref> = read_array(s.bos, s.bo_count)?;
+    let waits: KVec<uapi::drm_tern_sync> = read_array(s.waits, s.wait_count)?;
+    let signals: KVec<uapi::drm_tern_sync> = read_array(s.signals, s.signal_count)?;
+    let bad_usage = |u: u32| u == 0 || u & !uapi::DRM_TERN_BO_USAGE != 0;
+    if refs.iter().any(|r| bad_usage(r.usage))
+        || waits.iter().any(|w| w.flags != 0)
+        || signals.iter().any(|w| w.flags != 0)
+    {
+        return Err(EINVAL);
+    }
+
+    // The buffers, each once, with the union of its usages.
+    let mut bos: KVec<(ARef<TernBo>, u32)> = KVec::with_capacity(refs.len() + 1, GFP_KERNEL)?;
+    for r in refs.iter() {
+        let bo = TernBo::lookup_handle(file, r.handle)?;
+        match bos.iter_mut().find(|(b, _)| core::ptr::eq(&**b, &*bo)) {
+            Some((_, usage)) => *usage |= r.usage,
+            None => bos.push((bo, r.usage), GFP_KERNEL)?,
+        }
+    }
+
+    let mut deps = KVec::new();
+    for w in waits.iter() {
+        add_dep(&mut deps, syncobj::find_fence(file, w.handle, w.point)?)?;
+    }
+    let mut outs = KVec::with_capacity(signals.len(), GFP_KERNEL)?;
+    for sig in signals.iter() {
+        let syncobj = SyncObj::lookup(file, sig.handle)?;
+        let point = match sig.point {
+            0 => None,
+            p => Some((p, FenceChain::new(GFP_KERNEL)?)),
+        };
+        outs.push(Signal { syncobj, point }, GFP_KERNEL)?;
     }
 
     let inner = file.inner();
@@ -227,10 +311,11 @@ pub(crate) fn submit(
         cmd = Some(bo);
     }
 
-    let bar = hw.shared.bar.access(hw.pdev.as_ref())?;
-    inner.jobs.reserve(queue_index)?;
-    // Mapping the program's buffer (if this file has not mapped it yet) is the last step but
-    // the submission itself; if that fails, the new mapping goes again.
+    // Fails once the device is gone.
+    hw.shared.bar.access(hw.pdev.as_ref())?;
+    let place = queue.reserve(inner.jobs.entity(queue_index))?;
+    // Mapping the program's buffer (if this file has not mapped it yet) is the last step before
+    // the buffers are locked; if a later step fails, the new mapping goes again.
     let mut mapped_here = None;
     if let Some(bo) = cmd {
         let (va, new) = inner.ctx.va_of(hw.pdev.as_ref(), &bo)?;
@@ -238,23 +323,87 @@ pub(crate) fn submit(
         if new {
             mapped_here = Some(bo.clone());
         }
-        let _ = bos.push_within_capacity(bo);
-    }
-    let seqno = queue
-        .submit(bar, &desc, |seqno| {
-            inner.jobs.add(queue_index, seqno)?;
-            Ok(Job {
-                seqno,
-                owner: inner.jobs.clone(),
-                _ctx: inner.ctx.clone(),
-                _bos: bos,
-            })
-        })
-        .inspect_err(|_| {
-            if let Some(bo) = &mapped_here {
-                inner.ctx.discard(bo);
+        match bos.iter_mut().find(|(b, _)| core::ptr::eq(&**b, &*bo)) {
+            Some((_, usage)) => *usage |= uapi::DRM_TERN_BO_READ,
+            None => {
+                let _ = bos.push_within_capacity((bo, uapi::DRM_TERN_BO_READ));
             }
-        })?;
+        }
+    }
+    let unmap = || {
+        if let Some(bo) = &mapped_here {
+            inner.ctx.discard(bo);
+        }
+    };
+    let writes = |usage: u32| usage & uapi::DRM_TERN_BO_WRITE != 0;
+
+    // Implicit sync: under the buffers' locks, the job waits for their fences and then adds its
+    // own, so that every other user of a buffer orders itself against this job.
+    let mut objs: KVec<&DmaResv> = KVec::with_capacity(bos.len(), GFP_KERNEL)?;
+    for (bo, _) in bos.iter() {
+        objs.push(bo.resv(), GFP_KERNEL)?;
+    }
+    let mut lock = || -> Result<DmaResvSet<'_>> {
+        let mut set = DmaResvSet::lock(&objs)?;
+        set.reserve_fences(1)?;
+        for (obj, (_, usage)) in objs.iter().zip(bos.iter()) {
+            let of = if writes(*usage) { Usage::Read } else { Usage::Write };
+            for f in obj.fences(of)? {
+                add_dep(&mut deps, f)?;
+            }
+        }
+        Ok(set)
+    };
+    let mut set = lock().inspect_err(|_| unmap())?;
+    let fence = inner.jobs.add(queue_index).inspect_err(|_| unmap())?;
+    let out = if s.flags & uapi::DRM_TERN_SUBMIT_OUT_FENCE_FD != 0 {
+        match SyncFileFd::new(&fence) {
+            Ok(out) => Some(out),
+            Err(e) => {
+                inner.jobs.forget(queue_index, fence);
+                unmap();
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+
+    // Nothing fails from here on.
+    for (i, (_, usage)) in bos.iter().enumerate() {
+        let usage = if writes(*usage) { Usage::Write } else { Usage::Read };
+        // Cannot fail: room for a fence was made under the lock.
+        let _ = set.add_fence(i, &fence, usage);
+    }
+    drop(set);
+    drop(objs);
+    for sig in outs {
+        match sig.point {
+            None => sig.syncobj.replace_fence(Some(&fence)),
+            Some((point, chain)) => sig.syncobj.add_point(chain, &fence, point),
+        }
+    }
+    let seqno = fence.seqno();
+    let mut held = KVec::with_capacity(bos.len(), GFP_KERNEL).unwrap_or_default();
+    for (bo, _) in bos {
+        // Cannot fail but without memory, when the buffers are not kept: the job's mapping
+        // keeps them (closed mappings stay until the file's earlier jobs have finished).
+        let _ = held.push_within_capacity(bo);
+    }
+    let job = Job {
+        seqno,
+        fence,
+        owner: inner.jobs.clone(),
+        _ctx: inner.ctx.clone(),
+        _bos: held,
+    };
+    place.commit(PendingJob::new(deps, desc, job));
+    queue.schedule(&hw.shared);
+    if let Some(out) = out {
+        // CAST: Descriptors are small non-negative numbers.
+        s.out_fence_fd = out.fd() as i32;
+        out.install();
+    }
     inner.count_submission();
     s.seqno = seqno;
     Ok(0)
@@ -268,17 +417,27 @@ fn fill(w: &mut uapi::drm_tern_wait, r: JobResult) {
     w.duration_ns = r.duration_ns;
 }
 
+/// Converts a relative time in nanoseconds into jiffies, rounding up.
+fn ns_to_jiffies(ns: i64) -> Jiffies {
+    if ns <= 0 {
+        return 0;
+    }
+    // CAST: Positive.
+    let ms = (ns as u64).div_ceil(1_000_000);
+    msecs_to_jiffies(u32::try_from(ms).unwrap_or(u32::MAX))
+}
+
 /// `DRM_IOCTL_TERN_WAIT`.
 pub(crate) fn wait(
     _dev: &Dev,
-    hw: &Hw<'_>,
+    _hw: &Hw<'_>,
     w: &mut uapi::drm_tern_wait,
     file: &DrmFile,
 ) -> Result<u32> {
     // CAST: 4 queues.
     if w.flags != 0
         || w.queue >= NUM_QUEUES as u32
-        || w.timeout_ns < 0
+        || w.deadline_ns < 0
         || w.status != 0
         || w.info != 0
         || w.fault_va != 0
@@ -288,27 +447,25 @@ pub(crate) fn wait(
     }
     // CAST: Checked above.
     let queue_index = w.queue as usize;
-    let queue = hw.shared.queues.get(queue_index).ok_or(EINVAL)?;
     let jobs = &file.inner().jobs;
-    fill(w, JobResult::default());
 
-    match jobs.lookup(queue_index, w.seqno) {
+    let fence = match jobs.lookup(queue_index, w.seqno) {
         Lookup::Unknown => return Err(EINVAL),
         Lookup::Done(r) => {
             fill(w, r);
             return Ok(0);
         }
-        Lookup::Pending => {}
-    }
-
-    // CAST: Checked to be non-negative.
-    queue.wait(w.seqno, ns_to_jiffies(w.timeout_ns as u64))?;
+        Lookup::Pending(fence) => fence,
+    };
+    // The deadline is absolute: a wait restarted after a signal waits for what is left.
+    let left = w.deadline_ns.saturating_sub(Instant::<Monotonic>::now().as_nanos());
+    fence.wait_timeout(true, ns_to_jiffies(left))?;
     match jobs.lookup(queue_index, w.seqno) {
         Lookup::Done(r) => {
             fill(w, r);
             Ok(0)
         }
-        // Aborted while the device went away.
+        // The result is stored before the fence signals.
         _ => Err(ENODEV),
     }
 }

@@ -3,6 +3,11 @@
 //! Jobs: what the driver keeps of a submitted job, and the per-file record of job results.
 
 use kernel::{
+    dma_fence::{
+        DriverFence,
+        Fence,
+        FenceContext, //
+    },
     prelude::*,
     sync::{
         aref::ARef,
@@ -18,6 +23,7 @@ use crate::{
         status,
         NUM_QUEUES, //
     },
+    shared::QueueMarks,
     uapi,
     vm::Context,
 };
@@ -45,7 +51,7 @@ impl JobResult {
             status::OK => uapi::DRM_TERN_JOB_DONE,
             status::MMU_FAULT => uapi::DRM_TERN_JOB_MMU_FAULT,
             status::WATCHDOG => uapi::DRM_TERN_JOB_WATCHDOG,
-            status::ABORTED => uapi::DRM_TERN_JOB_ABORTED,
+            status::ABORTED => return Self::ended(uapi::DRM_TERN_JOB_ABORTED, ECANCELED),
             // The driver validates descriptors, so BAD_DESCRIPTOR means the job could not run as
             // submitted, like an illegal instruction; so does a device without firmware.
             status::ILLEGAL | status::BAD_DESCRIPTOR | status::NO_FIRMWARE => {
@@ -62,20 +68,46 @@ impl JobResult {
         }
     }
 
-    /// The result of a job that the driver stopped.
-    pub(crate) fn aborted() -> Self {
+    /// A job that ended with `status` for the reason `err`, which `info` reports.
+    fn ended(status: u32, err: Error) -> Self {
         Self {
-            status: uapi::DRM_TERN_JOB_ABORTED,
+            status,
+            // CAST: Error codes are small negative numbers.
+            info: err.to_errno().unsigned_abs(),
             ..Self::default()
+        }
+    }
+
+    /// The result of a job that the driver stopped or cancelled before it ran, for `err`.
+    pub(crate) fn aborted(err: Error) -> Self {
+        Self::ended(uapi::DRM_TERN_JOB_ABORTED, err)
+    }
+
+    /// The result of a job that did not run because a dependency failed with `err`.
+    pub(crate) fn skipped(err: Error) -> Self {
+        Self::ended(uapi::DRM_TERN_JOB_SKIPPED, err)
+    }
+
+    /// The error the job's fence signals with; `None` for a job that completed.
+    pub(crate) fn error(&self) -> Option<Error> {
+        // CAST: `info` holds a positive errno for these statuses.
+        let info = || Error::from_errno(-(self.info.min(4095) as i32));
+        match self.status {
+            uapi::DRM_TERN_JOB_DONE => None,
+            uapi::DRM_TERN_JOB_MMU_FAULT => Some(EFAULT),
+            uapi::DRM_TERN_JOB_WATCHDOG => Some(ETIME),
+            uapi::DRM_TERN_JOB_ABORTED | uapi::DRM_TERN_JOB_SKIPPED => Some(info()),
+            _ => Some(EILSEQ),
         }
     }
 }
 
-/// A job of a file: its sequence number and, once finished, its result.
-#[derive(Clone, Copy, Default)]
+/// A job of a file: its sequence number, its fence until it finishes, then its result.
+#[derive(Default)]
 struct Entry {
     seqno: u64,
     result: Option<JobResult>,
+    fence: Option<ARef<Fence>>,
 }
 
 /// The jobs of a file on one queue, oldest first, in a ring that grows by doubling.
@@ -140,11 +172,15 @@ impl Ring {
             .checked_mul(2)
             .ok_or(ENOMEM)?
             .max(Self::MIN_CAPACITY);
-        let mut buf = KVec::from_elem(Entry::default(), cap, GFP_KERNEL)?;
-        for (i, slot) in buf.iter_mut().take(self.len).enumerate() {
-            if let Some(e) = self.get(i) {
-                *slot = *e;
-            }
+        let mut buf = KVec::with_capacity(cap, GFP_KERNEL)?;
+        for i in 0..self.len {
+            let at = self.index(i);
+            let e = self.buf.get_mut(at).map(core::mem::take).unwrap_or_default();
+            // Cannot fail: the capacity is larger.
+            let _ = buf.push_within_capacity(e);
+        }
+        while buf.len() < cap {
+            let _ = buf.push_within_capacity(Entry::default());
         }
         self.buf = buf;
         self.head = 0;
@@ -175,11 +211,8 @@ impl Ring {
             self.head = self.index(1);
         } else {
             for j in i..self.len - 1 {
-                if let Some(next) = self.get(j + 1).copied() {
-                    if let Some(e) = self.get_mut(j) {
-                        *e = next;
-                    }
-                }
+                let (a, b) = (self.index(j), self.index(j + 1));
+                self.buf.swap(a, b);
             }
         }
         self.len -= 1;
@@ -212,19 +245,32 @@ impl Ring {
     }
 }
 
+/// The jobs of a file on one queue: their fence context and their record.
+struct QueueJobs {
+    ring: Ring,
+    fences: FenceContext,
+    /// Sequence number of the last job.
+    last: u64,
+    /// Busy time of the finished jobs, in ns.
+    busy_ns: u64,
+}
+
 /// The jobs a file submitted, per queue, in submission order.
+///
+/// Each queue of a file is a fence context of its own: its jobs run, and their fences signal,
+/// in submission order, and a job's sequence number is its fence's.
 #[pin_data]
 pub(crate) struct FileJobs {
     #[pin]
-    queues: Mutex<[Ring; NUM_QUEUES]>,
+    queues: Mutex<[QueueJobs; NUM_QUEUES]>,
 }
 
 /// What [`FileJobs::lookup`] found.
 pub(crate) enum Lookup {
     /// Not a job of this file.
     Unknown,
-    /// Not finished.
-    Pending,
+    /// Not finished; its fence.
+    Pending(ARef<Fence>),
     /// Finished.
     Done(JobResult),
 }
@@ -232,44 +278,68 @@ pub(crate) enum Lookup {
 impl FileJobs {
     /// Creates an empty record.
     pub(crate) fn new() -> Result<Arc<Self>> {
+        let queue = || QueueJobs {
+            ring: Ring::new(),
+            fences: FenceContext::new(c"tern", c"tern-queue"),
+            last: 0,
+            busy_ns: 0,
+        };
         Arc::pin_init(
             try_pin_init!(Self {
-                queues <- new_mutex!([const { Ring::new() }; NUM_QUEUES]),
+                queues <- new_mutex!([queue(), queue(), queue(), queue()]),
             }? Error),
             GFP_KERNEL,
         )
     }
 
-    /// Makes room for one more entry on `queue`, so that [`Self::add`] normally does not
-    /// allocate.
-    pub(crate) fn reserve(&self, queue: usize) -> Result {
-        self.queues.lock().get_mut(queue).ok_or(EINVAL)?.make_room()
+    /// The fence context of `queue`: it names the file's scheduling entity on the queue.
+    pub(crate) fn entity(&self, queue: usize) -> u64 {
+        self.queues.lock().get(queue).map_or(0, |q| q.fences.id())
     }
 
-    /// Records a new pending job.
-    ///
-    /// Fails only if the room that [`Self::reserve`] made was taken by another submission of
-    /// the file and no memory could be allocated.
-    pub(crate) fn add(&self, queue: usize, seqno: u64) -> Result {
+    /// Records a new pending job on `queue` and returns its fence, unsignalled.
+    pub(crate) fn add(&self, queue: usize) -> Result<DriverFence> {
         let mut queues = self.queues.lock();
-        let ring = queues.get_mut(queue).ok_or(EINVAL)?;
-        ring.make_room()?;
-        if ring.push(Entry {
+        let q = queues.get_mut(queue).ok_or(EINVAL)?;
+        q.ring.make_room()?;
+        let fence = q.fences.new_fence(GFP_KERNEL)?;
+        let seqno = fence.seqno();
+        // Cannot fail: room was made under the same lock.
+        if !q.ring.push(Entry {
             seqno,
             result: None,
+            fence: Some(fence.fence()),
         }) {
-            Ok(())
-        } else {
-            Err(ENOMEM)
+            // Not reached; the unpublished fence goes with the error.
+            fence.signal_error(ENOMEM);
+            return Err(ENOMEM);
         }
+        q.last = seqno;
+        Ok(fence)
     }
 
-    /// Stores the result of job `seqno` of `queue`.
+    /// Forgets job `seqno` of `queue`, which was never queued; its fence was not published.
+    pub(crate) fn forget(&self, queue: usize, fence: DriverFence) {
+        let seqno = fence.seqno();
+        {
+            let mut queues = self.queues.lock();
+            if let Some(q) = queues.get_mut(queue) {
+                if let Some(i) = q.ring.search(seqno) {
+                    q.ring.remove(i);
+                }
+            }
+        }
+        fence.signal_error(ECANCELED);
+    }
+
+    /// Stores the result of job `seqno` of `queue`; its fence is signalled next.
     pub(crate) fn complete(&self, queue: usize, seqno: u64, result: JobResult) {
         let mut queues = self.queues.lock();
-        if let Some(ring) = queues.get_mut(queue) {
-            if let Some(e) = ring.search(seqno).and_then(|i| ring.get_mut(i)) {
+        if let Some(q) = queues.get_mut(queue) {
+            q.busy_ns = q.busy_ns.saturating_add(result.duration_ns);
+            if let Some(e) = q.ring.search(seqno).and_then(|i| q.ring.get_mut(i)) {
                 e.result = Some(result);
+                e.fence = None;
             }
         }
     }
@@ -277,23 +347,58 @@ impl FileJobs {
     /// Looks up job `seqno` of `queue`.
     pub(crate) fn lookup(&self, queue: usize, seqno: u64) -> Lookup {
         let queues = self.queues.lock();
-        let Some(ring) = queues.get(queue) else {
+        let Some(q) = queues.get(queue) else {
             return Lookup::Unknown;
         };
-        match ring.search(seqno).and_then(|i| ring.get(i)) {
+        match q.ring.search(seqno).and_then(|i| q.ring.get(i)) {
             Some(Entry {
                 result: Some(r), ..
             }) => Lookup::Done(*r),
-            Some(_) => Lookup::Pending,
-            None => Lookup::Unknown,
+            Some(Entry {
+                fence: Some(f), ..
+            }) => Lookup::Pending(f.clone()),
+            _ => Lookup::Unknown,
         }
+    }
+
+    /// The last job of each queue, as of now.
+    pub(crate) fn marks(&self) -> QueueMarks {
+        let queues = self.queues.lock();
+        let mut marks = [0; NUM_QUEUES];
+        for (m, q) in marks.iter_mut().zip(queues.iter()) {
+            *m = q.last;
+        }
+        marks
+    }
+
+    /// Whether every job up to `marks` has finished.
+    pub(crate) fn finished_past(&self, marks: &QueueMarks) -> bool {
+        let queues = self.queues.lock();
+        queues.iter().zip(marks.iter()).all(|(q, &mark)| {
+            (0..q.ring.len)
+                .filter_map(|i| q.ring.get(i))
+                .find(|e| e.result.is_none())
+                .is_none_or(|e| e.seqno > mark)
+        })
+    }
+
+    /// Busy time of the finished jobs of each queue, in ns.
+    pub(crate) fn busy_ns(&self) -> [u64; NUM_QUEUES] {
+        let queues = self.queues.lock();
+        let mut busy = [0; NUM_QUEUES];
+        for (b, q) in busy.iter_mut().zip(queues.iter()) {
+            *b = q.busy_ns;
+        }
+        busy
     }
 }
 
-/// A job on a hardware queue: what must stay alive until it completes.
+/// A job: its fence, and what must stay alive until it has finished.
 pub(crate) struct Job {
-    /// Sequence number on its queue.
+    /// Sequence number on its queue, in its file.
     pub(crate) seqno: u64,
+    /// Its fence, signalled when it has finished.
+    pub(crate) fence: DriverFence,
     /// Where its result goes.
     pub(crate) owner: Arc<FileJobs>,
     /// The address space it runs in.

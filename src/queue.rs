@@ -1,15 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Hardware queues: descriptor ring, completion area, submission, retirement and waiting
-//! (`docs/hardware.md` 5).
+//! Hardware queues: the job queue in front of each, the descriptor ring, the completion area
+//! and retirement (`docs/hardware.md` 5).
 //!
-//! The job path never reads a register: completion is read from the fence and the records in
-//! the completion area (host memory), and the doorbell is a posted write.
+//! SUBMIT hands a job to its queue, which keeps it with the other jobs of its file (its
+//! entity) until the fences it depends on have signalled and the ring has room; then the
+//! descriptor is written and the doorbell rung. The scheduler runs in SUBMIT, after every
+//! retirement (room on the ring) and, through a work item, when a fence a job waits for
+//! signals. Retirement signals each job's fence with its result.
+//!
+//! The job path never reads a register: completion is read from the fence value and the
+//! records in the completion area (host memory), and the doorbell is a posted write.
 
 use kernel::{
     device::{
         Bound,
         Device, //
+    },
+    dma_fence::{
+        Fence,
+        FenceCallback,
+        FenceCallbackRegistration, //
     },
     io::Io,
     irq::{
@@ -27,27 +38,21 @@ use kernel::{
             Read,
             Write, //
         },
-        new_condvar,
+        aref::ARef,
         new_mutex,
         Arc,
-        CondVar,
-        CondVarTimeoutResult,
         Mutex, //
-    },
-    time::{
-        msecs_to_jiffies,
-        Jiffies, //
     },
 };
 
 use crate::{
-    driver::Bar0,
     job::{
         Job,
         JobResult, //
     },
     mem::DmaWords,
     regs,
+    shared::Shared,
 };
 
 /// Descriptors per ring.
@@ -58,6 +63,9 @@ const DESC_WORDS: usize = regs::DESC_SIZE / 8;
 const RECORD_WORDS: usize = regs::RECORD_SIZE / 8;
 /// Word index of the first completion record.
 const RECORDS: usize = regs::COMPL_HEADER / 8;
+
+/// Jobs of one file that may wait to run on one queue (`-EBUSY` beyond).
+pub(crate) const MAX_PENDING: usize = 1024;
 
 /// What a submission writes into a descriptor.
 pub(crate) struct Descriptor {
@@ -71,16 +79,132 @@ pub(crate) struct Descriptor {
     pub(crate) budget: u32,
 }
 
+/// Kicks the scheduler when a fence a job waits for signals.
+pub(crate) struct Kick(Arc<Shared>);
+
+impl FenceCallback for Kick {
+    fn signaled(&self, _fence: &Fence) {
+        Shared::kick(&self.0);
+    }
+}
+
+/// A job waiting to run.
+pub(crate) struct PendingJob {
+    /// The fences it still waits for.
+    deps: KVec<ARef<Fence>>,
+    /// The callback on the last of `deps`, once the scheduler found it unsignalled.
+    waiting: Option<Pin<KBox<FenceCallbackRegistration<Kick>>>>,
+    /// The first error a dependency signalled: the job is skipped.
+    error: Option<Error>,
+    /// Set when the job is cancelled before it runs.
+    cancel: Option<Error>,
+    desc: Descriptor,
+    job: Job,
+}
+
+impl PendingJob {
+    /// A job that waits for `deps`.
+    pub(crate) fn new(deps: KVec<ARef<Fence>>, desc: Descriptor, job: Job) -> Self {
+        Self {
+            deps,
+            waiting: None,
+            error: None,
+            cancel: None,
+            desc,
+            job,
+        }
+    }
+
+    /// Whether every dependency has signalled; otherwise a callback is armed on one of them.
+    fn ready(&mut self, shared: &Arc<Shared>) -> bool {
+        if self.cancel.is_some() {
+            return true;
+        }
+        while let Some(dep) = self.deps.last() {
+            match dep.status() {
+                Some(Err(e)) => {
+                    self.error.get_or_insert(e);
+                    self.deps.pop();
+                }
+                Some(Ok(())) => {
+                    self.deps.pop();
+                }
+                None => {
+                    let armed_here = self
+                        .waiting
+                        .as_ref()
+                        .is_some_and(|w| core::ptr::eq(w.fence(), &**dep));
+                    if armed_here {
+                        return false;
+                    }
+                    match FenceCallbackRegistration::new(dep.clone(), Kick(shared.clone()), GFP_KERNEL) {
+                        Ok(reg) => {
+                            let armed = reg.is_armed();
+                            self.waiting = Some(reg);
+                            if armed {
+                                return false;
+                            }
+                            // It signalled in the meantime: look again.
+                        }
+                        Err(e) => {
+                            // Nothing would wake the job: it fails rather than hang.
+                            self.error.get_or_insert(e);
+                            self.deps.clear();
+                        }
+                    }
+                }
+            }
+        }
+        self.waiting = None;
+        true
+    }
+
+    /// The result the job gets without running, if it is not to run.
+    fn verdict(&self) -> Option<JobResult> {
+        match (self.cancel, self.error) {
+            (Some(e), _) => Some(JobResult::aborted(e)),
+            (None, Some(e)) => Some(JobResult::skipped(e)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The jobs of one file waiting to run on a queue, oldest first.
+struct Entity {
+    /// The file's fence context on the queue.
+    id: u64,
+    jobs: KVec<PendingJob>,
+    /// Places reserved by submissions under way.
+    reserved: usize,
+}
+
+/// A job on the ring.
+struct RingJob {
+    job: Job,
+    /// The result of a job that was not run (a NOP descriptor took its place).
+    verdict: Option<JobResult>,
+}
+
 /// Mutable state of a queue.
 struct State {
     /// Ring slot the next descriptor goes to.
     tail: u32,
-    /// Sequence number of the next job.
+    /// Ring sequence number of the next descriptor.
     next_seqno: u64,
-    /// Highest sequence number retired.
+    /// Highest ring sequence number retired.
     retired: u64,
     /// The job in each ring slot, until it is retired.
-    jobs: KVec<Option<Job>>,
+    ring: KVec<Option<RingJob>>,
+    /// The jobs waiting to run, per file.
+    entities: KVec<Entity>,
+    /// The entity the scheduler looks at first, for fairness.
+    next_entity: usize,
+}
+
+impl State {
+    fn ring_full(&self) -> bool {
+        self.next_seqno - 1 - self.retired >= u64::from(RING_SIZE - 1)
+    }
 }
 
 /// A hardware queue.
@@ -89,13 +213,52 @@ pub(crate) struct Queue {
     index: usize,
     ring: DmaWords,
     compl: DmaWords,
-    /// Set when the device goes away: no more submissions, waiters return `ENODEV`.
+    /// Set when the device goes away: nothing is written to the ring any more.
     dead: Atomic<i32>,
     #[pin]
     state: Mutex<State>,
-    /// Signalled whenever jobs were retired or the device went away.
-    #[pin]
-    retired: CondVar,
+}
+
+/// A place for one job in its file's entity, taken by [`Queue::reserve`].
+pub(crate) struct Reservation<'a> {
+    queue: &'a Queue,
+    entity: u64,
+}
+
+impl Reservation<'_> {
+    /// Queues `job`; it cannot fail.
+    pub(crate) fn commit(self, job: PendingJob) {
+        let queue = self.queue;
+        let entity = self.entity;
+        core::mem::forget(self);
+        let mut job = Some(job);
+        {
+            let mut st = queue.state.lock();
+            if let Some(e) = st.entities.iter_mut().find(|e| e.id == entity) {
+                e.reserved -= 1;
+                if let Some(j) = job.take() {
+                    // Cannot fail: the capacity was reserved.
+                    if let Err(err) = e.jobs.push_within_capacity(j) {
+                        job = Some(err.0);
+                    }
+                }
+            }
+        }
+        // Not reached: without a reserved place the job ends at once.
+        if let Some(j) = job {
+            queue.finish(j.job, JobResult::aborted(ENOMEM));
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut st = self.queue.state.lock();
+        if let Some(e) = st.entities.iter_mut().find(|e| e.id == self.entity) {
+            e.reserved -= 1;
+        }
+        st.entities.retain(|e| !e.jobs.is_empty() || e.reserved != 0);
+    }
 }
 
 impl Queue {
@@ -119,16 +282,17 @@ impl Queue {
                     tail: 0,
                     next_seqno: 1,
                     retired: 0,
-                    jobs,
+                    ring: jobs,
+                    entities: KVec::new(),
+                    next_entity: 0,
                 }),
-                retired <- new_condvar!(),
             }? Error),
             GFP_KERNEL,
         )
     }
 
     /// Programs and enables the queue; the device must be ready.
-    pub(crate) fn enable(&self, bar: &Bar0<'_>) -> Result {
+    pub(crate) fn enable(&self, bar: &crate::driver::Bar0<'_>) -> Result {
         let q = self.index;
         let ring = self.ring.dma_address();
         let compl = self.compl.dma_address();
@@ -147,98 +311,51 @@ impl Queue {
         Ok(())
     }
 
-    /// The sequence number of the last job submitted.
-    pub(crate) fn last_submitted(&self) -> u64 {
-        self.state.lock().next_seqno - 1
-    }
-
-    /// The sequence number up to which every job has been retired: its completion handled and
-    /// everything it held released, or aborted with the device stopped.
-    pub(crate) fn retired_up_to(&self) -> u64 {
-        self.state.lock().retired
-    }
-
-    /// Reads the fence: the sequence number of the last completed job.
-    fn fence(&self) -> u64 {
-        let fence = self.compl.read(0).unwrap_or(0);
-        // The records of all jobs up to the fence are visible after it.
-        dma_mb(Read);
-        fence
-    }
-
-    /// Retires the oldest job the device has completed, storing its result.
+    /// Reserves a place for one more job of entity `entity` (a file's fence context on this
+    /// queue).
     ///
-    /// Returns `false` when there is none. The job is handed to `done`, to be dropped by the
-    /// caller once it has released the lock.
-    fn retire_one(&self, st: &mut State, done: &mut Option<Job>) -> bool {
-        let fence = self.fence().min(st.next_seqno - 1);
-        if st.retired >= fence {
-            return false;
-        }
-        let seqno = st.retired + 1;
-        st.retired = seqno;
-        let slot = Self::slot(seqno);
-        if let Some(job) = st.jobs.get_mut(slot).and_then(Option::take) {
-            let base = RECORDS + slot * RECORD_WORDS;
-            let word = |i| self.compl.read(base + i).unwrap_or(0);
-            let (code_info, fault_va, duration) = (word(1), word(2), word(3));
-            // CAST: The two 32-bit halves of the status word.
-            let (code, info) = (code_info as u32, (code_info >> 32) as u32);
-            let result = JobResult::from_record(code, info, fault_va, duration);
-            job.owner.complete(self.index, job.seqno, result);
-            *done = Some(job);
-        }
-        true
-    }
-
-    /// The ring slot of job `seqno`.
-    fn slot(seqno: u64) -> usize {
-        // CAST: The remainder is below `RING_SIZE`.
-        ((seqno - 1) % u64::from(RING_SIZE)) as usize
-    }
-
-    /// Retires completed jobs and wakes up waiters; called by the interrupt handler and waiters.
-    pub(crate) fn process(&self) {
-        loop {
-            let mut done = None;
-            let more = self.retire_one(&mut self.state.lock(), &mut done);
-            // Dropping a job may release an address space: it happens outside the lock.
-            drop(done);
-            if !more {
-                break;
-            }
-        }
-        self.retired.notify_all();
-    }
-
-    /// Puts a job on the ring and rings the doorbell; returns its sequence number.
-    ///
-    /// `job` runs under the queue lock with the job's sequence number, after the last step that
-    /// can fail; if it fails, nothing changes.
-    pub(crate) fn submit(
-        &self,
-        bar: &Bar0<'_>,
-        desc: &Descriptor,
-        job: impl FnOnce(u64) -> Result<Job>,
-    ) -> Result<u64> {
-        let full = |st: &State| st.next_seqno - 1 - st.retired >= u64::from(RING_SIZE - 1);
-        if full(&self.state.lock()) {
-            // The device may have completed jobs whose interrupt has not been handled yet.
-            self.process();
-        }
+    /// Fails with `EBUSY` when [`MAX_PENDING`] jobs of the entity already wait, and with
+    /// `ENODEV` once the device is gone.
+    pub(crate) fn reserve(&self, entity: u64) -> Result<Reservation<'_>> {
         let mut st = self.state.lock();
-        // Checked under the lock: once `kill()` returned, no job can be added.
         if self.dead.load(Relaxed) != 0 {
             return Err(ENODEV);
         }
-        if full(&st) {
-            return Err(EBUSY);
+        let at = match st.entities.iter().position(|e| e.id == entity) {
+            Some(at) => at,
+            None => {
+                st.entities.push(
+                    Entity {
+                        id: entity,
+                        jobs: KVec::new(),
+                        reserved: 0,
+                    },
+                    GFP_KERNEL,
+                )?;
+                st.entities.len() - 1
+            }
+        };
+        let e = st.entities.get_mut(at).ok_or(EINVAL)?;
+        let wanted = e.jobs.len() + e.reserved + 1;
+        let res = if wanted > MAX_PENDING {
+            Err(EBUSY)
+        } else {
+            e.jobs.reserve(e.reserved + 1, GFP_KERNEL).map_err(Error::from)
+        };
+        if let Err(err) = res {
+            st.entities.retain(|e| !e.jobs.is_empty() || e.reserved != 0);
+            return Err(err);
         }
+        e.reserved += 1;
+        Ok(Reservation {
+            queue: self,
+            entity,
+        })
+    }
 
-        let seqno = st.next_seqno;
-        let slot = Self::slot(seqno);
-
-        let opcode = if desc.cmd_len == 0 {
+    /// Writes the descriptor of ring job `seqno`.
+    fn write_descriptor(&self, seqno: u64, desc: &Descriptor, nop: bool) -> Result {
+        let opcode = if nop || desc.cmd_len == 0 {
             regs::OP_NOP
         } else {
             regs::OP_EXEC
@@ -246,116 +363,241 @@ impl Queue {
         let words = [
             opcode | (regs::DESC_FLAG_IRQ << 8) | (u64::from(desc.context) << 32),
             seqno,
-            desc.cmd_va,
-            u64::from(desc.cmd_len) | (u64::from(desc.budget) << 32),
+            if nop { 0 } else { desc.cmd_va },
+            if nop {
+                0
+            } else {
+                u64::from(desc.cmd_len) | (u64::from(desc.budget) << 32)
+            },
             0,
             0,
             0,
             0,
         ];
-        // The slot is free and the device does not read it before the doorbell: writing it
-        // first means nothing is left behind if a step below fails.
-        let base = slot * DESC_WORDS;
+        let base = Self::slot(seqno) * DESC_WORDS;
         for (i, w) in words.iter().enumerate() {
             self.ring.write(base + i, *w)?;
         }
-        // The last step that can fail.
-        let job = job(seqno)?;
-        if let Some(s) = st.jobs.get_mut(slot) {
-            *s = Some(job);
-        }
-        st.next_seqno = seqno + 1;
-        st.tail = (st.tail + 1) % RING_SIZE;
-
-        // The descriptor must be visible before the doorbell.
-        dma_mb(Write);
-        // CAST: `index` is below `NUM_QUEUES`.
-        let doorbell = regs::DOORBELL_BASE + 4 * self.index;
-        // The offset is in range; a failure would only mean the job never runs.
-        let _ = bar.try_write32(st.tail, doorbell);
-        Ok(seqno)
+        Ok(())
     }
 
-    /// Waits until job `seqno` is retired or `timeout` jiffies have passed.
-    ///
-    /// Returns `ETIME` on timeout, `EINTR` on a signal and `ENODEV` if the device went away.
-    pub(crate) fn wait(&self, seqno: u64, timeout: Jiffies) -> Result {
-        let mut remaining = timeout;
-        loop {
-            self.process();
+    /// Moves every job that can run onto the ring, oldest first within a file, files in turn,
+    /// and rings the doorbell once.
+    pub(crate) fn schedule(&self, shared: &Arc<Shared>) {
+        let mut ended = KVec::new();
+        {
             let mut st = self.state.lock();
-            if st.retired >= seqno {
-                return Ok(());
-            }
             if self.dead.load(Relaxed) != 0 {
-                return Err(ENODEV);
+                return;
             }
-            if remaining == 0 {
-                return Err(ETIME);
+            let st = &mut *st;
+            let mut queued = false;
+            let mut progress = true;
+            while progress && !st.ring_full() {
+                progress = false;
+                let n = st.entities.len();
+                for k in 0..n {
+                    if st.ring_full() {
+                        break;
+                    }
+                    let at = (st.next_entity + k) % n;
+                    let Some(e) = st.entities.get_mut(at) else {
+                        continue;
+                    };
+                    let Some(head) = e.jobs.first_mut() else {
+                        continue;
+                    };
+                    if !head.ready(shared) {
+                        continue;
+                    }
+                    let pending = e.jobs.remove(0);
+                    let Ok(pending) = pending else {
+                        continue;
+                    };
+                    let seqno = st.next_seqno;
+                    let verdict = pending.verdict();
+                    if self.write_descriptor(seqno, &pending.desc, verdict.is_some()).is_err() {
+                        // Not reached: the slot is in range.
+                        let _ = ended.push((pending.job, JobResult::aborted(EIO)), GFP_KERNEL);
+                        continue;
+                    }
+                    if let Some(slot) = st.ring.get_mut(Self::slot(seqno)) {
+                        *slot = Some(RingJob {
+                            job: pending.job,
+                            verdict,
+                        });
+                    }
+                    st.next_seqno = seqno + 1;
+                    st.tail = (st.tail + 1) % RING_SIZE;
+                    queued = true;
+                    progress = true;
+                }
+                if n != 0 {
+                    st.next_entity = (st.next_entity + 1) % n;
+                }
             }
-            // The fence may have moved since `process()`: retire again under the lock, so that
-            // the interrupt that announced it cannot be missed.
-            if self.fence() >= seqno {
-                continue;
+            st.entities.retain(|e| !e.jobs.is_empty() || e.reserved != 0);
+            if queued {
+                // The descriptors must be visible before the doorbell.
+                dma_mb(Write);
+                // CAST: `index` is below `NUM_QUEUES`.
+                let doorbell = regs::DOORBELL_BASE + 4 * self.index;
+                // The doorbell is a posted write; without the BAR the device is going away
+                // and its jobs are aborted.
+                if let Some(bar) = shared.bar.try_access() {
+                    let _ = bar.try_write32(st.tail, doorbell);
+                }
             }
-            match self.retired.wait_interruptible_timeout(&mut st, remaining) {
-                CondVarTimeoutResult::Timeout => remaining = 0,
-                CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
-                CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies,
-            }
+        }
+        for (job, result) in ended {
+            self.finish(job, result);
         }
     }
 
-    /// Marks the queue dead and wakes up every waiter.
+    /// Cancels the jobs of entity `entity` that have not run: they go through the ring as
+    /// no-ops, in order, and end as aborted with `ECANCELED`.
+    pub(crate) fn cancel(&self, entity: u64, shared: &Arc<Shared>) {
+        {
+            let mut st = self.state.lock();
+            if let Some(e) = st.entities.iter_mut().find(|e| e.id == entity) {
+                for j in e.jobs.iter_mut() {
+                    j.cancel = Some(ECANCELED);
+                    j.waiting = None;
+                    j.deps.clear();
+                }
+            }
+        }
+        self.schedule(shared);
+    }
+
+    /// Stores the result of `job` and signals its fence.
+    fn finish(&self, job: Job, result: JobResult) {
+        job.owner.complete(self.index, job.seqno, result);
+        match result.error() {
+            None => job.fence.signal(),
+            Some(e) => job.fence.signal_error(e),
+        }
+    }
+
+    /// Reads the fence value: the ring sequence number of the last completed descriptor.
+    fn fence_value(&self) -> u64 {
+        let fence = self.compl.read(0).unwrap_or(0);
+        // The records of all jobs up to the fence are visible after it.
+        dma_mb(Read);
+        fence
+    }
+
+    /// Retires the oldest descriptor the device has completed.
+    ///
+    /// Returns `false` when there is none. The job and its result are handed to `done`, to be
+    /// finished by the caller once it has released the lock.
+    fn retire_one(&self, st: &mut State, done: &mut Option<(Job, JobResult)>) -> bool {
+        let fence = self.fence_value().min(st.next_seqno - 1);
+        if st.retired >= fence {
+            return false;
+        }
+        let seqno = st.retired + 1;
+        st.retired = seqno;
+        let slot = Self::slot(seqno);
+        if let Some(rj) = st.ring.get_mut(slot).and_then(Option::take) {
+            let base = RECORDS + slot * RECORD_WORDS;
+            let word = |i| self.compl.read(base + i).unwrap_or(0);
+            let (code_info, fault_va, duration) = (word(1), word(2), word(3));
+            // CAST: The two 32-bit halves of the status word.
+            let (code, info) = (code_info as u32, (code_info >> 32) as u32);
+            let result = rj
+                .verdict
+                .unwrap_or_else(|| JobResult::from_record(code, info, fault_va, duration));
+            *done = Some((rj.job, result));
+        }
+        true
+    }
+
+    /// The ring slot of ring sequence number `seqno`.
+    fn slot(seqno: u64) -> usize {
+        // CAST: The remainder is below `RING_SIZE`.
+        ((seqno - 1) % u64::from(RING_SIZE)) as usize
+    }
+
+    /// Retires completed jobs, signalling their fences, then lets waiting jobs onto the freed
+    /// ring slots; called by the interrupt handler.
+    pub(crate) fn process(&self, shared: &Arc<Shared>) {
+        if self.retire_completed() {
+            self.schedule(shared);
+        }
+    }
+
+    /// Retires every job the device has completed; returns whether there was one.
+    fn retire_completed(&self) -> bool {
+        let mut retired = false;
+        loop {
+            let mut done = None;
+            let more = self.retire_one(&mut self.state.lock(), &mut done);
+            // Signalling runs callbacks and dropping a job may release an address space:
+            // both happen outside the lock.
+            if let Some((job, result)) = done {
+                self.finish(job, result);
+            }
+            if !more {
+                return retired;
+            }
+            retired = true;
+        }
+    }
+
+    /// Marks the queue dead: nothing is written to the ring any more.
     pub(crate) fn kill(&self) {
         let _guard = self.state.lock();
         self.dead.store(1, Relaxed);
-        self.retired.notify_all();
     }
 
-    /// Retires what completed and ends every other job as aborted; the device must be stopped.
-    pub(crate) fn abort_all(&self) {
-        self.process();
+    /// Retires what completed and ends every other job with `err`, ring jobs first, then the
+    /// waiting ones of each file in order; the device must be stopped.
+    pub(crate) fn abort_all(&self, err: Error) {
+        self.retire_completed();
         loop {
             let job = {
                 let mut st = self.state.lock();
-                st.retired = st.next_seqno - 1;
-                st.jobs.iter_mut().find_map(Option::take)
+                if st.retired < st.next_seqno - 1 {
+                    let seqno = st.retired + 1;
+                    st.retired = seqno;
+                    match st.ring.get_mut(Self::slot(seqno)).and_then(Option::take) {
+                        Some(rj) => rj.job,
+                        None => continue,
+                    }
+                } else {
+                    let next = st
+                        .entities
+                        .iter_mut()
+                        .find(|e| !e.jobs.is_empty())
+                        .and_then(|e| e.jobs.remove(0).ok());
+                    match next {
+                        Some(p) => p.job,
+                        None => break,
+                    }
+                }
             };
-            let Some(job) = job else {
-                break;
-            };
-            job.owner
-                .complete(self.index, job.seqno, JobResult::aborted());
+            self.finish(job, JobResult::aborted(err));
         }
-        self.retired.notify_all();
     }
-}
-
-/// Converts a relative timeout in nanoseconds into jiffies, rounding up.
-pub(crate) fn ns_to_jiffies(ns: u64) -> Jiffies {
-    if ns == 0 {
-        return 0;
-    }
-    let ms = ns.div_ceil(1_000_000);
-    msecs_to_jiffies(u32::try_from(ms).unwrap_or(u32::MAX))
 }
 
 /// Handler of a queue interrupt (MSI-X vector `1 + q`).
 pub(crate) struct QueueIrq {
     queue: Arc<Queue>,
+    shared: Arc<Shared>,
 }
 
 impl QueueIrq {
     /// A handler for `queue`.
-    pub(crate) fn new(queue: Arc<Queue>) -> Self {
-        Self { queue }
+    pub(crate) fn new(queue: Arc<Queue>, shared: Arc<Shared>) -> Self {
+        Self { queue, shared }
     }
 }
 
 impl ThreadedHandler for QueueIrq {
     fn handle_threaded(&self) -> IrqReturn {
-        self.queue.process();
+        self.queue.process(&self.shared);
         IrqReturn::Handled
     }
 }

@@ -25,6 +25,13 @@ use kernel::{
         Arc,
         Mutex, //
     },
+    workqueue::{
+        self,
+        impl_has_work,
+        new_work,
+        Work,
+        WorkItem, //
+    },
     time::{
         delay::fsleep,
         Delta,
@@ -91,6 +98,9 @@ pub(crate) struct Shared {
     inval_issued: Mutex<u32>,
     /// The hardware queues.
     pub(crate) queues: KVec<Arc<Queue>>,
+    /// Runs the schedulers when a fence that a job waits for signals.
+    #[pin]
+    work: Work<Shared>,
 }
 
 impl Shared {
@@ -115,6 +125,7 @@ impl Shared {
                 ctx_ids <- new_mutex!(ContextIds::new()),
                 inval_issued <- new_mutex!(0),
                 queues,
+                work <- new_work!("tern-schedule"),
             }? Error),
             GFP_KERNEL,
         )
@@ -222,23 +233,6 @@ impl Shared {
         self.stuck_logged.xchg(1, Relaxed) == 0
     }
 
-    /// The last job submitted to each queue, now.
-    pub(crate) fn queue_marks(&self) -> QueueMarks {
-        let mut marks = [0; NUM_QUEUES];
-        for (m, q) in marks.iter_mut().zip(self.queues.iter()) {
-            *m = q.last_submitted();
-        }
-        marks
-    }
-
-    /// Whether every job submitted before `marks` were taken has retired.
-    pub(crate) fn retired_past(&self, marks: &QueueMarks) -> bool {
-        marks
-            .iter()
-            .zip(self.queues.iter())
-            .all(|(m, q)| q.retired_up_to() >= *m)
-    }
-
     /// The device is going away: fail new submissions and wake up every waiter.
     pub(crate) fn kill(&self) {
         for q in &self.queues {
@@ -246,10 +240,33 @@ impl Shared {
         }
     }
 
-    /// Ends every job still on a queue as aborted; the device must be stopped.
+    /// Ends every job still on a queue or waiting for one with `ENODEV`, then waits for the
+    /// scheduler work to finish; the device must be stopped.
     pub(crate) fn abort_all(&self) {
         for q in &self.queues {
-            q.abort_all();
+            q.abort_all(ENODEV);
+        }
+        // No job waits for a fence any more, so nothing queues the work again.
+        self.work.flush();
+    }
+
+    /// Kicks the scheduler of every queue from a context that may not sleep.
+    pub(crate) fn kick(this: &Arc<Self>) {
+        // Already queued: the scheduler runs anyway.
+        let _ = workqueue::system().enqueue(this.clone());
+    }
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Shared { self.work }
+}
+
+impl WorkItem for Shared {
+    type Pointer = Arc<Shared>;
+
+    fn run(this: Arc<Shared>) {
+        for q in this.queues.iter() {
+            q.schedule(&this);
         }
     }
 }

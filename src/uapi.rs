@@ -70,6 +70,8 @@ impl_ioctl_arg! {
     drm_tern_bo_info,
     drm_tern_submit,
     drm_tern_wait,
+    drm_tern_bo_ref,
+    drm_tern_sync,
 }
 
 const _: () = {
@@ -77,6 +79,8 @@ const _: () = {
     assert!(size_of::<drm_tern_query>() == 6 * 4 + 8 + 4 * 2 + 8 * 3 + 4 * 2);
     assert!(size_of::<drm_tern_bo_create>() == 8 + 4 + 4 + 8);
     assert!(size_of::<drm_tern_bo_info>() == 4 + 4 + 8 + 8 + 8);
-    assert!(size_of::<drm_tern_submit>() == 4 * 4 + 8 + 8 + 4 + 4 + 8);
+    assert!(size_of::<drm_tern_submit>() == 4 * 4 + 8 + 8 + 4 + 4 + 8 + 8 + 8 + 4 * 4);
+    assert!(size_of::<drm_tern_bo_ref>() == 4 + 4);
+    assert!(size_of::<drm_tern_sync>() == 4 + 4 + 8);
     assert!(size_of::<drm_tern_wait>() == 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8);
 };

@@ -28,6 +28,7 @@ use kernel::{
 
 use crate::{
     gem::TernBo,
+    job::FileJobs,
     mmu::{
         PageTable,
         PAGE, //
@@ -139,6 +140,9 @@ impl Vm {
 #[pin_data(PinnedDrop)]
 pub(crate) struct Context {
     shared: Arc<Shared>,
+    /// The jobs of the file: a closed mapping stays until those submitted before the close
+    /// have finished.
+    jobs: Arc<FileJobs>,
     id: u32,
     #[pin]
     vm: Mutex<Vm>,
@@ -146,12 +150,13 @@ pub(crate) struct Context {
 
 impl Context {
     /// Reserves a context id for a new, empty address space.
-    pub(crate) fn new(shared: Arc<Shared>) -> Result<Arc<Self>> {
+    pub(crate) fn new(shared: Arc<Shared>, jobs: Arc<FileJobs>) -> Result<Arc<Self>> {
         let id = shared.alloc_context()?;
         let owner = shared.clone();
         Arc::pin_init(
             try_pin_init!(Self {
                 shared,
+                jobs,
                 id,
                 vm <- new_mutex!(Vm {
                     pt: None,
@@ -321,7 +326,7 @@ impl Context {
 
     /// Marks the open mapping of `bo` closed as of now.
     fn close_locked(&self, vm: &mut Vm, bo: &TernBo) {
-        let marks = self.shared.queue_marks();
+        let marks = self.jobs.marks();
         if let Some(m) = vm
             .mappings
             .iter_mut()
@@ -347,7 +352,7 @@ impl Context {
                 let ready = m
                     .closed
                     .as_ref()
-                    .is_some_and(|marks| self.shared.retired_past(marks));
+                    .is_some_and(|marks| self.jobs.finished_past(marks));
                 if ready && !m.unmapped {
                     if let Some(pt) = &mut vm.pt {
                         let mut off = 0;

@@ -20,6 +20,8 @@ fn main() {
         .clang_arg(format!("-I{drm_inc}"))
         .allowlist_item("(drm|DRM)_(tern|TERN)_.*")
         .allowlist_type("drm_version|drm_gem_close|drm_gem_flink|drm_gem_open|drm_prime_handle")
+        .allowlist_type("drm_get_cap|drm_syncobj_.*")
+        .allowlist_var("DRM_SYNCOBJ_.*|DRM_CAP_SYNCOBJ.*")
         .derive_default(true)
         .use_core()
         .layout_tests(true)

@@ -17,7 +17,7 @@
  * Limits: opening the device fails with -EBUSY when 4095 files have it open (one device
  * address space each). One file maps at most 4096 buffers and 1 GiB (-ENOSPC from BO_CREATE,
  * BO_INFO and SUBMIT beyond); a closed buffer counts until the jobs submitted before its close
- * have retired. A file has at most 255 jobs in flight per queue (-EBUSY).
+ * have retired. A file has at most 1024 jobs per queue that wait to run (-EBUSY beyond).
  *
  * Buffer lifetime: closing a file's last handle to a buffer keeps its pages, its mapping and
  * its VA for as long as a job submitted before the close may run (a job may use any VA of its
@@ -38,8 +38,14 @@ extern "C" {
  *
  * Bumped when an ioctl, a flag or a field is added. DRM_IOCTL_TERN_QUERY reports the version
  * the running driver implements.
+ *
+ * Version 2: jobs are DMA fences. SUBMIT takes buffers with their usage (struct
+ * drm_tern_bo_ref, replacing the bare handle array of version 1), syncobjs to wait for and to
+ * signal, and can return a sync_file; jobs wait for the fences of their buffers (implicit
+ * sync); a full ring no longer fails SUBMIT. WAIT takes an absolute CLOCK_MONOTONIC deadline
+ * and is restarted after a signal. The DRM core's syncobj ioctls work on the device.
  */
-#define DRM_TERN_UAPI_VERSION 1
+#define DRM_TERN_UAPI_VERSION 2
 
 /** DRM_TERN_DRIVER_NAME - name the driver reports through DRM_IOCTL_VERSION. */
 #define DRM_TERN_DRIVER_NAME "tern"
@@ -136,24 +142,92 @@ struct drm_tern_bo_info {
 	__u64 mmap_offset;
 };
 
+/* Usage of a buffer by a job, in &drm_tern_bo_ref.usage. */
+/** DRM_TERN_BO_READ - the job reads the buffer: it waits for the buffer's writers. */
+#define DRM_TERN_BO_READ (1 << 0)
+/** DRM_TERN_BO_WRITE - the job writes the buffer: it waits for every user of the buffer. */
+#define DRM_TERN_BO_WRITE (1 << 1)
+#define DRM_TERN_BO_USAGE (DRM_TERN_BO_READ | DRM_TERN_BO_WRITE)
+
 /**
- * struct drm_tern_submit - run a command buffer on a hardware queue (DRM_IOCTL_TERN_SUBMIT).
- * @queue: hardware queue, 0 .. queue_count - 1.
+ * struct drm_tern_bo_ref - a buffer a job uses.
+ * @handle: GEM handle; the buffer stays alive until the job has finished.
+ * @usage: DRM_TERN_BO_READ, DRM_TERN_BO_WRITE or both; nothing else (-EINVAL).
+ *
+ * Implicit synchronisation: the job waits for the fences of the buffer's reservation object
+ * (the write fences for a reader, all of them for a writer), and its own fence is added to it
+ * with its usage, so that another process or device sharing the buffer (through PRIME) waits
+ * for it in turn. The program buffer of a job counts as read.
+ */
+struct drm_tern_bo_ref {
+	__u32 handle;
+	__u32 usage;
+};
+
+/**
+ * struct drm_tern_sync - a syncobj a job waits for or signals.
+ * @handle: syncobj handle of this file (-ENOENT if there is none).
  * @flags: must be zero.
+ * @point: timeline point; 0 for a binary syncobj.
+ *
+ * Waiting: the job runs after the fence the syncobj holds (for @point on a timeline). There
+ * must be one: a binary syncobj that was never signalled or was reset, a point not submitted
+ * yet, or a point on a syncobj that is not a timeline are -EINVAL.
+ *
+ * Signalling: when SUBMIT returns, a binary syncobj holds the job's fence (replacing the old
+ * one) and a timeline has @point, signalled by the job's fence.
+ */
+struct drm_tern_sync {
+	__u32 handle;
+	__u32 flags;
+	__u64 point;
+};
+
+/** DRM_TERN_MAX_SYNCS - most entries in each of &drm_tern_submit.waits and .signals. */
+#define DRM_TERN_MAX_SYNCS 64
+
+/** DRM_TERN_SUBMIT_OUT_FENCE_FD - return the job's fence as a sync_file in @out_fence_fd. */
+#define DRM_TERN_SUBMIT_OUT_FENCE_FD (1 << 0)
+#define DRM_TERN_SUBMIT_FLAGS DRM_TERN_SUBMIT_OUT_FENCE_FD
+
+/**
+ * struct drm_tern_submit - queue a job on a hardware queue (DRM_IOCTL_TERN_SUBMIT).
+ * @queue: hardware queue, 0 .. queue_count - 1.
+ * @flags: DRM_TERN_SUBMIT_*.
  * @cmd_handle: buffer holding the program.
  * @cmd_len: program length in bytes: a multiple of 8, 0 .. max_cmd_len; 0 submits a no-op job.
  * @cmd_offset: offset of the program in @cmd_handle, a multiple of 8; the program must lie
  *              inside the buffer.
- * @bo_handles: user pointer to an array of __u32 GEM handles the job uses; they stay alive
- *              until the job completes.
- * @bo_count: entries in @bo_handles, 0 .. max_submit_bos.
+ * @bos: user pointer to an array of &struct drm_tern_bo_ref, the buffers the job uses.
+ * @bo_count: entries in @bos, 0 .. max_submit_bos.
  * @budget: instruction budget (0: the device default); the job ends with
  *          DRM_TERN_JOB_WATCHDOG when it runs out.
- * @seqno: out: the job's sequence number on @queue, for DRM_IOCTL_TERN_WAIT.
+ * @seqno: out: the job's sequence number on @queue, for DRM_IOCTL_TERN_WAIT. It is also the
+ *         seqno of the job's fence; each file has one fence context per queue.
+ * @waits: user pointer to an array of &struct drm_tern_sync the job waits for.
+ * @signals: user pointer to an array of &struct drm_tern_sync the job signals.
+ * @wait_count: entries in @waits, 0 .. DRM_TERN_MAX_SYNCS.
+ * @signal_count: entries in @signals, 0 .. DRM_TERN_MAX_SYNCS.
+ * @out_fence_fd: out: with DRM_TERN_SUBMIT_OUT_FENCE_FD, a new close-on-exec sync_file
+ *                descriptor of the job's fence; must be zero on input.
+ * @pad: must be zero.
  *
- * Errors: -EINVAL for a bad value, -ENOENT for an unknown handle, -EFAULT for an unreadable
- * @bo_handles, -EBUSY when the queue's ring is full (wait for a job first), -ENODEV when the
- * device is gone.
+ * The job is queued and SUBMIT returns at once. It runs once every fence it waits for (its
+ * syncobjs and its buffers' fences) has signalled and there is room on the ring; jobs of one
+ * file on one queue run in submission order, and a job that waits holds up only the jobs of
+ * its own file and queue. Closing the file cancels its jobs that have not started.
+ *
+ * The job's fence signals when it finishes, with an error unless it completed:
+ * -EFAULT (DRM_TERN_JOB_MMU_FAULT), -EILSEQ (DRM_TERN_JOB_ILLEGAL), -ETIME
+ * (DRM_TERN_JOB_WATCHDOG), -ECANCELED (DRM_TERN_JOB_ABORTED, or cancelled by closing the
+ * file), -ENODEV (the device went away). A job whose dependency signalled with an error does
+ * not run: it ends as DRM_TERN_JOB_SKIPPED and its fence carries the dependency's error.
+ *
+ * Errors: -EINVAL for a bad value, -ENOENT for an unknown buffer or syncobj handle, -EFAULT
+ * for an unreadable array, -EBUSY when 1024 jobs of this file already wait to run on @queue,
+ * -EMFILE when no descriptor is free for @out_fence_fd, -EINTR/-ERESTARTSYS when a signal
+ * interrupts the locking of the buffers, -ENODEV when the device is gone. On error nothing is
+ * queued, no syncobj changes and no descriptor is created.
  */
 struct drm_tern_submit {
 	__u32 queue;
@@ -161,10 +235,16 @@ struct drm_tern_submit {
 	__u32 cmd_handle;
 	__u32 cmd_len;
 	__u64 cmd_offset;
-	__u64 bo_handles;
+	__u64 bos;
 	__u32 bo_count;
 	__u32 budget;
 	__u64 seqno;
+	__u64 waits;
+	__u64 signals;
+	__u32 wait_count;
+	__u32 signal_count;
+	__s32 out_fence_fd;
+	__u32 pad;
 };
 
 /* Job status reported by DRM_IOCTL_TERN_WAIT. */
@@ -178,8 +258,13 @@ struct drm_tern_submit {
 #define DRM_TERN_JOB_ILLEGAL 3
 /** DRM_TERN_JOB_WATCHDOG - ran out of its instruction budget. */
 #define DRM_TERN_JOB_WATCHDOG 4
-/** DRM_TERN_JOB_ABORTED - stopped by a device reset or recovery; it may be submitted again. */
+/**
+ * DRM_TERN_JOB_ABORTED - stopped by a device reset or recovery, or cancelled before it ran
+ * (@info is the errno: ECANCELED, ENODEV); it may be submitted again.
+ */
 #define DRM_TERN_JOB_ABORTED 5
+/** DRM_TERN_JOB_SKIPPED - not run: a dependency failed; @info is its errno (positive). */
+#define DRM_TERN_JOB_SKIPPED 6
 
 /**
  * struct drm_tern_wait - wait for a job (DRM_IOCTL_TERN_WAIT).
@@ -188,10 +273,12 @@ struct drm_tern_submit {
  * @seqno: the job's sequence number; it must be a job of this file (-EINVAL otherwise). The
  *         driver remembers the results of the last 4096 jobs of a file per queue; older
  *         ones are forgotten (-EINVAL).
- * @timeout_ns: how long to wait, relative; 0 polls, negative is -EINVAL. -ETIME when it
- *              expires first, -EINTR when a signal arrives.
+ * @deadline_ns: absolute CLOCK_MONOTONIC time until which to wait; a time in the past polls,
+ *               negative is -EINVAL. -ETIME when it passes first. A signal interrupts the wait,
+ *               which the kernel restarts with the same arguments (or -EINTR).
  * @status: out: DRM_TERN_JOB_*.
- * @info: out: status detail (instruction index for DRM_TERN_JOB_ILLEGAL).
+ * @info: out: status detail (instruction index for DRM_TERN_JOB_ILLEGAL, errno for
+ *        DRM_TERN_JOB_SKIPPED and DRM_TERN_JOB_ABORTED).
  * @fault_va: out: faulting device VA for DRM_TERN_JOB_MMU_FAULT.
  * @duration_ns: out: execution time measured by the device.
  */
@@ -199,7 +286,7 @@ struct drm_tern_wait {
 	__u32 queue;
 	__u32 flags;
 	__u64 seqno;
-	__s64 timeout_ns;
+	__s64 deadline_ns;
 	__u32 status;
 	__u32 info;
 	__u64 fault_va;

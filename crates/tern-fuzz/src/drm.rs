@@ -58,7 +58,7 @@ pub const DRIVER: &[Def] = &[
         24,
     ),
     def("TERN_BO_INFO", DRM_COMMAND_BASE + NR_BO_INFO, IOC_RW, 32),
-    def("TERN_SUBMIT", DRM_COMMAND_BASE + NR_SUBMIT, IOC_RW, 48),
+    def("TERN_SUBMIT", DRM_COMMAND_BASE + NR_SUBMIT, IOC_RW, 80),
     def("TERN_WAIT", DRM_COMMAND_BASE + NR_WAIT, IOC_RW, 48),
 ];
 

@@ -58,12 +58,23 @@ pub struct Job {
     pub valid: bool,
 }
 
+/// A syncobj of a file: binary (`timeline` false) or a timeline with its last point.
+#[derive(Debug, Clone, Copy)]
+pub struct Sync {
+    pub handle: u32,
+    pub timeline: bool,
+    /// Binary: whether a job signalled it; timeline: the last point a job signals.
+    pub last: u64,
+}
+
 /// Bookkeeping of one file (locked briefly, never across an ioctl).
 #[derive(Debug, Default)]
 pub struct FileState {
     pub bos: Vec<Bo>,
     pub jobs: VecDeque<Job>,
     pub canaries: Vec<Canary>,
+    /// Syncobjs of the file that jobs signal and wait for.
+    pub syncobjs: Vec<Sync>,
     /// VA ranges of buffers closed recently, that jobs still running may have used.
     closed: VecDeque<(u64, u64)>,
 }

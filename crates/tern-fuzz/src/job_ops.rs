@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Job operations: valid programs over the file's buffers, random and mutated programs,
-//! spinning jobs, bad SUBMIT arguments, and WAITs with short random timeouts.
+//! Job operations: valid programs over the file's buffers with their usage, syncobjs to wait
+//! for and signal and sync_file out-fences; random and mutated programs, spinning jobs, bad
+//! SUBMIT arguments, and WAITs with short random deadlines.
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -9,7 +10,7 @@ use tern_uapi as uapi;
 
 use crate::ctx::Ctx;
 use crate::drm;
-use crate::file::{Bo, DevFile, Job};
+use crate::file::{Bo, DevFile, Job, Sync};
 use crate::program::{self, Region};
 use crate::shared::STATUS_SLOTS;
 
@@ -58,6 +59,80 @@ fn submit(ctx: &Ctx<'_>, f: &DevFile, s: &mut uapi::drm_tern_submit, valid: bool
     e
 }
 
+/// The usage of a buffer: reads, writes or both; a region the program may not write is read.
+fn usage(ctx: &mut Ctx<'_>, writable: bool) -> u32 {
+    if !writable {
+        return uapi::DRM_TERN_BO_READ;
+    }
+    match ctx.rng.below(3) {
+        0 => uapi::DRM_TERN_BO_READ,
+        1 => uapi::DRM_TERN_BO_WRITE,
+        _ => uapi::DRM_TERN_BO_READ | uapi::DRM_TERN_BO_WRITE,
+    }
+}
+
+/// Creates a syncobj for the file, up to four.
+fn new_syncobj(ctx: &mut Ctx<'_>, f: &DevFile) -> Option<Sync> {
+    let mut c = uapi::drm_syncobj_create::default();
+    if ctx.ioctl(f.raw(), uapi::DRM_IOCTL_SYNCOBJ_CREATE, &mut c) != 0 {
+        return None;
+    }
+    let s = Sync {
+        handle: c.handle,
+        timeline: ctx.rng.chance(1, 2),
+        last: 0,
+    };
+    f.lock().syncobjs.push(s);
+    Some(s)
+}
+
+/// Syncobj points a valid job waits for and signals (`signals` updates the bookkeeping, which
+/// the caller undoes if the submit fails: it returns the old state).
+fn syncs(
+    ctx: &mut Ctx<'_>,
+    f: &DevFile,
+) -> (
+    Vec<uapi::drm_tern_sync>,
+    Vec<uapi::drm_tern_sync>,
+    Vec<Sync>,
+) {
+    let (mut waits, mut signals) = (Vec::new(), Vec::new());
+    if f.lock().syncobjs.len() < 4 && ctx.rng.chance(1, 8) {
+        new_syncobj(ctx, f);
+    }
+    let mut st = f.lock();
+    let old = st.syncobjs.clone();
+    for s in st.syncobjs.iter_mut() {
+        if s.last > 0 && ctx.rng.chance(1, 4) {
+            let point = if s.timeline {
+                1 + ctx.rng.below(s.last)
+            } else {
+                0
+            };
+            waits.push(uapi::drm_tern_sync {
+                handle: s.handle,
+                flags: 0,
+                point,
+            });
+        }
+        if ctx.rng.chance(1, 4) {
+            let point = if s.timeline {
+                s.last += 1 + ctx.rng.below(3);
+                s.last
+            } else {
+                s.last = 1;
+                0
+            };
+            signals.push(uapi::drm_tern_sync {
+                handle: s.handle,
+                flags: 0,
+                point,
+            });
+        }
+    }
+    (waits, signals, old)
+}
+
 fn queue(ctx: &mut Ctx<'_>) -> u32 {
     ctx.rng.below(u64::from(ctx.p.q.queue_count.max(1))) as u32
 }
@@ -75,17 +150,32 @@ pub fn op_submit_valid(ctx: &mut Ctx<'_>) {
         }
     }
     let regions: Vec<Region> = chosen.iter().map(|c| c.0).collect();
-    let mut handles: Vec<u32> = chosen.iter().map(|c| c.1).collect();
+    let mut handles: Vec<uapi::drm_tern_bo_ref> = chosen
+        .iter()
+        .map(|c| (c.1, c.0.writable))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|(handle, w)| uapi::drm_tern_bo_ref {
+            handle,
+            usage: usage(ctx, w),
+        })
+        .collect();
+    let avoid: Vec<u32> = handles.iter().map(|h| h.handle).collect();
     let prog = program::valid_program(&mut ctx.rng, &regions, f.tag(), MAX_INSNS);
     let words: Vec<u64> = prog.iter().map(Insn::encode).collect();
     let bytes = (words.len() * INSN_BYTES) as u64;
-    let Some((cmd, off)) = cmd_buffer(ctx, &f, bytes, &handles) else {
+    let Some((cmd, off)) = cmd_buffer(ctx, &f, bytes, &avoid) else {
         return;
     };
     write_program(&cmd, off, &words);
     if ctx.rng.chance(1, 2) {
-        handles.push(cmd.handle);
+        handles.push(uapi::drm_tern_bo_ref {
+            handle: cmd.handle,
+            usage: uapi::DRM_TERN_BO_READ,
+        });
     }
+    let (waits, signals, old) = syncs(ctx, &f);
+    let out_fence = ctx.rng.chance(1, 8);
     let max = ctx.p.q.max_submit_bos as usize;
     handles.truncate(max);
     let mut s = uapi::drm_tern_submit {
@@ -93,8 +183,17 @@ pub fn op_submit_valid(ctx: &mut Ctx<'_>) {
         cmd_handle: cmd.handle,
         cmd_len: bytes as u32,
         cmd_offset: off,
-        bo_handles: handles.as_ptr() as u64,
+        flags: if out_fence {
+            uapi::DRM_TERN_SUBMIT_OUT_FENCE_FD
+        } else {
+            0
+        },
+        bos: handles.as_ptr() as u64,
         bo_count: handles.len() as u32,
+        waits: waits.as_ptr() as u64,
+        wait_count: waits.len() as u32,
+        signals: signals.as_ptr() as u64,
+        signal_count: signals.len() as u32,
         budget: if ctx.rng.chance(1, 4) {
             1 + ctx.rng.below(200) as u32
         } else {
@@ -103,7 +202,24 @@ pub fn op_submit_valid(ctx: &mut Ctx<'_>) {
         ..Default::default()
     };
     let full_budget = s.budget == 0;
-    submit(ctx, &f, &mut s, full_budget);
+    let e = submit(ctx, &f, &mut s, full_budget);
+    if e != 0 {
+        f.lock().syncobjs = old;
+    } else if out_fence {
+        if s.out_fence_fd <= 0 {
+            ctx.finding(format!(
+                "SUBMIT with an out-fence returned fd {}: file={}",
+                s.out_fence_fd, f.label
+            ));
+        } else {
+            crate::sys::close(s.out_fence_fd);
+        }
+    } else if s.out_fence_fd != 0 {
+        ctx.finding(format!(
+            "SUBMIT without an out-fence returned fd {}: file={}",
+            s.out_fence_fd, f.label
+        ));
+    }
 }
 
 /// Random or mutated words, a spinning job, or a valid job with one bad argument.
@@ -120,7 +236,17 @@ pub fn op_submit_bad(ctx: &mut Ctx<'_>) {
     };
     write_program(&cmd, off, &words);
     let q = ctx.p.q;
-    let mut handles: Vec<u32> = f.lock().bos.iter().take(4).map(|b| b.handle).collect();
+    let rw = uapi::DRM_TERN_BO_READ | uapi::DRM_TERN_BO_WRITE;
+    let bo = |handle, usage| uapi::drm_tern_bo_ref { handle, usage };
+    let mut handles: Vec<uapi::drm_tern_bo_ref> = f
+        .lock()
+        .bos
+        .iter()
+        .take(4)
+        .map(|b| bo(b.handle, rw))
+        .collect();
+    let sync_handle = f.lock().syncobjs.first().map_or(0, |s| s.handle);
+    let mut syncs = [uapi::drm_tern_sync::default(); 2];
     let mut s = uapi::drm_tern_submit {
         queue: queue(ctx),
         cmd_handle: cmd.handle,
@@ -134,7 +260,7 @@ pub fn op_submit_bad(ctx: &mut Ctx<'_>) {
         ..Default::default()
     };
     let r = &mut ctx.rng;
-    match r.below(16) {
+    match r.below(24) {
         0 => s.queue = q.queue_count + r.below(u64::from(u32::MAX - q.queue_count)) as u32,
         1 => s.flags = r.u32() | 1,
         2 => s.cmd_len = 8 * r.below(8) as u32 + 1 + r.below(7) as u32,
@@ -144,12 +270,12 @@ pub fn op_submit_bad(ctx: &mut Ctx<'_>) {
         6 => s.cmd_handle = r.u32(),
         7 => s.cmd_handle = 0,
         8 => {
-            handles.push(r.u32() | 0x1000);
+            handles.push(bo(r.u32() | 0x1000, rw));
         }
         9 => s.bo_count = q.max_submit_bos + 1 + r.below(64) as u32,
         10 => {
             s.bo_count = 1 + r.below(4) as u32;
-            s.bo_handles = *r
+            s.bos = *r
                 .pick(&[
                     1,
                     8,
@@ -162,28 +288,54 @@ pub fn op_submit_bad(ctx: &mut Ctx<'_>) {
         11 => s.seqno = r.u64() | 1,
         12 => (s.cmd_len, s.cmd_offset) = (0, 0),
         13 => s.cmd_len = 0x8000_0000 | 8,
+        14 => handles.push(bo(handles.first().map_or(1, |b| b.handle), r.u32() & !3)),
+        15 => handles.push(bo(handles.first().map_or(1, |b| b.handle), 0)),
+        16 => (s.waits, s.wait_count) = (r.edgy() | 1, 1 + r.below(4) as u32),
+        17 => s.signal_count = uapi::DRM_TERN_MAX_SYNCS + 1 + r.below(1 << 20) as u32,
+        18 => {
+            syncs[0] = uapi::drm_tern_sync {
+                handle: if r.chance(1, 2) { r.u32() } else { sync_handle },
+                flags: if r.chance(1, 2) { r.u32() | 1 } else { 0 },
+                point: if r.chance(1, 2) { r.edgy() } else { 0 },
+            };
+            if r.chance(1, 2) {
+                (s.waits, s.wait_count) = (syncs.as_ptr() as u64, 1);
+            } else {
+                (s.signals, s.signal_count) = (syncs.as_ptr() as u64, 1);
+            }
+            // A valid signal would change the syncobj: make it fail on the bo instead.
+            handles.push(bo(r.u32() | 0x1000, rw));
+        }
+        19 => {
+            s.flags = uapi::DRM_TERN_SUBMIT_OUT_FENCE_FD;
+            s.out_fence_fd = r.u32() as i32 | 1;
+        }
+        20 => s.pad = r.u32() | 1,
         _ => {}
     }
-    if s.bo_handles == 0 {
-        s.bo_handles = handles.as_ptr() as u64;
+    if s.bos == 0 {
+        s.bos = handles.as_ptr() as u64;
         if s.bo_count == 0 {
             s.bo_count = handles.len() as u32;
         }
     }
-    if s.bo_count as usize > handles.len() && s.bo_handles == handles.as_ptr() as u64 {
+    if s.bo_count as usize > handles.len() && s.bos == handles.as_ptr() as u64 {
         // Stay inside our own memory: a long count points past the vector's end otherwise.
-        handles.resize(s.bo_count.min(4096) as usize, 0);
-        s.bo_handles = handles.as_ptr() as u64;
+        handles.resize(s.bo_count.min(4096) as usize, bo(0, rw));
+        s.bos = handles.as_ptr() as u64;
         s.bo_count = s.bo_count.min(4096);
     }
     submit(ctx, &f, &mut s, false);
 }
 
-fn timeout(ctx: &mut Ctx<'_>) -> i64 {
+/// An absolute deadline: in the past, soon, or negative (invalid).
+fn deadline(ctx: &mut Ctx<'_>) -> i64 {
+    let now = crate::sys::monotonic_ns();
     match ctx.rng.below(16) {
-        0..=5 => 0,
-        6..=12 => ctx.rng.below(1_000_000) as i64,
-        13 | 14 => ctx.rng.below(20_000_000) as i64,
+        0..=4 => 0,
+        5 => now,
+        6..=12 => now + ctx.rng.below(1_000_000) as i64,
+        13 | 14 => now + ctx.rng.below(20_000_000) as i64,
         _ => -1 - ctx.rng.below(1 << 40) as i64,
     }
 }
@@ -197,7 +349,7 @@ pub fn op_wait(ctx: &mut Ctx<'_>) {
         st.jobs.get(i).copied()
     };
     let mut w = uapi::drm_tern_wait {
-        timeout_ns: timeout(ctx),
+        deadline_ns: deadline(ctx),
         ..Default::default()
     };
     match (job, ctx.rng.below(8)) {
@@ -220,7 +372,7 @@ pub fn op_wait(ctx: &mut Ctx<'_>) {
     let sh = ctx.shared();
     let slot = (w.status as usize).min(STATUS_SLOTS - 1);
     sh.status[slot].fetch_add(1, Relaxed);
-    if !(uapi::DRM_TERN_JOB_DONE..=uapi::DRM_TERN_JOB_ABORTED).contains(&w.status) {
+    if !(uapi::DRM_TERN_JOB_DONE..=uapi::DRM_TERN_JOB_SKIPPED).contains(&w.status) {
         ctx.finding(format!(
             "WAIT succeeded with status {}: file={} queue={} seqno={}",
             w.status, f.label, w.queue, w.seqno

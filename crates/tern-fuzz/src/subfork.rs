@@ -37,7 +37,10 @@ pub fn op_fork(ctx: &mut Ctx<'_>) {
         // The child's close is the parent's too (same open file): forget it now.
         f.lock().forget(handle);
     }
-    let handles = [handle];
+    let handles = [uapi::drm_tern_bo_ref {
+        handle,
+        usage: uapi::DRM_TERN_BO_READ | uapi::DRM_TERN_BO_WRITE,
+    }];
     let mut info = uapi::drm_tern_bo_info {
         handle,
         ..Default::default()
@@ -45,12 +48,12 @@ pub fn op_fork(ctx: &mut Ctx<'_>) {
     let mut sub = uapi::drm_tern_submit {
         queue: ctx.rng.below(u64::from(ctx.p.q.queue_count.max(1))) as u32,
         cmd_handle: handle,
-        bo_handles: handles.as_ptr() as u64,
+        bos: handles.as_ptr() as u64,
         bo_count: 1,
         ..Default::default()
     };
     let mut wait = uapi::drm_tern_wait {
-        timeout_ns: 1_000_000,
+        deadline_ns: crate::sys::monotonic_ns() + 1_000_000,
         ..Default::default()
     };
     let mut imp = uapi::drm_prime_handle {

@@ -217,12 +217,27 @@ pub fn submit_rejects_bad_values() -> Outcome {
     let other = d
         .create_buffer(4096, BufferFlags::default())
         .map_err(|e| e.to_string())?;
-    let handles = [other.handle()];
-    let bogus = [0x7fff_u32];
+    let rw = uapi::DRM_TERN_BO_READ | uapi::DRM_TERN_BO_WRITE;
+    let bo = |handle, usage| uapi::drm_tern_bo_ref { handle, usage };
+    let handles = [bo(other.handle(), rw)];
+    let bogus = [bo(0x7fff, rw)];
+    let no_usage = [bo(other.handle(), 0)];
+    let bad_usage = [bo(other.handle(), 4)];
+    let never = d.create_syncobj(false).map_err(|e| e.to_string())?;
+    let signalled = d.create_syncobj(true).map_err(|e| e.to_string())?;
+    let sync = |handle, flags, point| uapi::drm_tern_sync {
+        handle,
+        flags,
+        point,
+    };
+    let unknown_sync = [sync(0x7fff, 0, 0)];
+    let unsignalled_sync = [sync(never.handle(), 0, 0)];
+    let point_on_binary = [sync(signalled.handle(), 0, 5)];
+    let sync_flags = [sync(signalled.handle(), 1, 0)];
     let ok = uapi::drm_tern_submit {
         cmd_handle: cmd.handle(),
         cmd_len: 8,
-        bo_handles: handles.as_ptr() as u64,
+        bos: handles.as_ptr() as u64,
         bo_count: 1,
         ..Default::default()
     };
@@ -245,7 +260,7 @@ pub fn submit_rejects_bad_values() -> Outcome {
         ),
         (
             "flags",
-            uapi::drm_tern_submit { flags: 1, ..ok },
+            uapi::drm_tern_submit { flags: 0x80, ..ok },
             libc::EINVAL,
         ),
         (
@@ -312,19 +327,126 @@ pub fn submit_rejects_bad_values() -> Outcome {
         (
             "bo handle unknown",
             uapi::drm_tern_submit {
-                bo_handles: bogus.as_ptr() as u64,
+                bos: bogus.as_ptr() as u64,
                 ..ok
             },
             libc::ENOENT,
         ),
         (
-            "bo_handles bad pointer",
+            "bos bad pointer",
+            uapi::drm_tern_submit { bos: 8, ..ok },
+            libc::EFAULT,
+        ),
+        (
+            "bo usage 0",
             uapi::drm_tern_submit {
-                bo_handles: 8,
+                bos: no_usage.as_ptr() as u64,
+                ..ok
+            },
+            libc::EINVAL,
+        ),
+        (
+            "bo usage unknown bit",
+            uapi::drm_tern_submit {
+                bos: bad_usage.as_ptr() as u64,
+                ..ok
+            },
+            libc::EINVAL,
+        ),
+        (
+            "unknown submit flag",
+            uapi::drm_tern_submit { flags: 2, ..ok },
+            libc::EINVAL,
+        ),
+        (
+            "wait_count > max",
+            uapi::drm_tern_submit {
+                wait_count: uapi::DRM_TERN_MAX_SYNCS + 1,
+                ..ok
+            },
+            libc::EINVAL,
+        ),
+        (
+            "signal_count huge",
+            uapi::drm_tern_submit {
+                signal_count: u32::MAX,
+                ..ok
+            },
+            libc::EINVAL,
+        ),
+        (
+            "waits bad pointer",
+            uapi::drm_tern_submit {
+                waits: 8,
+                wait_count: 1,
                 ..ok
             },
             libc::EFAULT,
         ),
+        (
+            "signals bad pointer",
+            uapi::drm_tern_submit {
+                signals: u64::MAX - 8,
+                signal_count: 2,
+                ..ok
+            },
+            libc::EFAULT,
+        ),
+        (
+            "wait on an unknown syncobj",
+            uapi::drm_tern_submit {
+                waits: unknown_sync.as_ptr() as u64,
+                wait_count: 1,
+                ..ok
+            },
+            libc::ENOENT,
+        ),
+        (
+            "signal an unknown syncobj",
+            uapi::drm_tern_submit {
+                signals: unknown_sync.as_ptr() as u64,
+                signal_count: 1,
+                ..ok
+            },
+            libc::ENOENT,
+        ),
+        (
+            "wait on a syncobj without a fence",
+            uapi::drm_tern_submit {
+                waits: unsignalled_sync.as_ptr() as u64,
+                wait_count: 1,
+                ..ok
+            },
+            libc::EINVAL,
+        ),
+        (
+            "wait on a point of a binary syncobj",
+            uapi::drm_tern_submit {
+                waits: point_on_binary.as_ptr() as u64,
+                wait_count: 1,
+                ..ok
+            },
+            libc::EINVAL,
+        ),
+        (
+            "sync flags",
+            uapi::drm_tern_submit {
+                waits: sync_flags.as_ptr() as u64,
+                wait_count: 1,
+                ..ok
+            },
+            libc::EINVAL,
+        ),
+        (
+            "out_fence_fd set on input",
+            uapi::drm_tern_submit {
+                flags: uapi::DRM_TERN_SUBMIT_OUT_FENCE_FD,
+                out_fence_fd: 3,
+                ..ok
+            },
+            libc::EINVAL,
+        ),
+        ("pad", uapi::drm_tern_submit { pad: 1, ..ok }, libc::EINVAL),
         (
             "seqno set on input",
             uapi::drm_tern_submit { seqno: 9, ..ok },
@@ -337,7 +459,19 @@ pub fn submit_rejects_bad_values() -> Outcome {
         check(a2.seqno == a.seqno, || {
             format!("{what}: a failed submit returned a seqno")
         })?;
+        check(a2.out_fence_fd == a.out_fence_fd, || {
+            format!("{what}: a failed submit returned a descriptor")
+        })?;
     }
+    // The failed signal left the syncobj without a fence.
+    expect_errno(
+        "the unsignalled syncobj is still unsignalled",
+        match d.wait_syncobjs(&[never.at(0)], 0, false, false) {
+            Ok(()) => 0,
+            Err(e) => e.errno().unwrap_or(-1),
+        },
+        libc::EINVAL,
+    )?;
     // Nothing was queued by the failures: the next job gets the next seqno after a good one.
     let mut g1 = ok;
     expect_errno(
@@ -370,7 +504,7 @@ pub fn wait_rejects_bad_values() -> Outcome {
     let ok = uapi::drm_tern_wait {
         queue: job.queue,
         seqno: job.seqno,
-        timeout_ns: 1_000_000_000,
+        deadline_ns: tern::deadline_after(T),
         ..Default::default()
     };
     let cases = [
@@ -403,9 +537,9 @@ pub fn wait_rejects_bad_values() -> Outcome {
             libc::EINVAL,
         ),
         (
-            "negative timeout",
+            "negative deadline",
             uapi::drm_tern_wait {
-                timeout_ns: -1,
+                deadline_ns: -1,
                 ..ok
             },
             libc::EINVAL,

@@ -5,6 +5,7 @@
 //! Usage: `tern-guest-tests [FILTER]` runs the tests whose name contains FILTER.
 
 mod bo;
+mod fence;
 mod isolation;
 mod jobs;
 mod ktap;
@@ -13,6 +14,7 @@ mod node;
 mod pci;
 mod query;
 mod raw;
+mod sync;
 
 /// Every guest test, in run order: the driver-independent ones first.
 const TESTS: &[(&str, ktap::TestFn)] = &[
@@ -71,6 +73,34 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
     (
         "second_handle_keeps_the_mapping",
         lifetime::second_handle_keeps_the_mapping,
+    ),
+    (
+        "syncobj_chain_across_queues_and_files",
+        sync::syncobj_chain_across_queues_and_files,
+    ),
+    (
+        "timeline_points_signal_in_order",
+        sync::timeline_points_signal_in_order,
+    ),
+    (
+        "dependency_that_never_signals",
+        sync::dependency_that_never_signals,
+    ),
+    (
+        "errors_propagate_to_dependents",
+        sync::errors_propagate_to_dependents,
+    ),
+    (
+        "implicit_sync_between_processes",
+        sync::implicit_sync_between_processes,
+    ),
+    (
+        "fdinfo_reports_usage_stats",
+        sync::fdinfo_reports_usage_stats,
+    ),
+    (
+        "wait_deadline_survives_signals",
+        sync::wait_deadline_survives_signals,
     ),
     ("many_files_open", lifetime::many_files_open),
     (

@@ -52,6 +52,28 @@ pub const DRM_IOCTL_GEM_OPEN: u64 = drm_iowr::<drm_gem_open>(0x0b);
 pub const DRM_IOCTL_PRIME_HANDLE_TO_FD: u64 = drm_iowr::<drm_prime_handle>(0x2d);
 /// `DRM_IOCTL_PRIME_FD_TO_HANDLE`.
 pub const DRM_IOCTL_PRIME_FD_TO_HANDLE: u64 = drm_iowr::<drm_prime_handle>(0x2e);
+/// `DRM_IOCTL_GET_CAP`.
+pub const DRM_IOCTL_GET_CAP: u64 = drm_iowr::<drm_get_cap>(0x0c);
+/// `DRM_IOCTL_SYNCOBJ_CREATE`.
+pub const DRM_IOCTL_SYNCOBJ_CREATE: u64 = drm_iowr::<drm_syncobj_create>(0xbf);
+/// `DRM_IOCTL_SYNCOBJ_DESTROY`.
+pub const DRM_IOCTL_SYNCOBJ_DESTROY: u64 = drm_iowr::<drm_syncobj_destroy>(0xc0);
+/// `DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD`.
+pub const DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: u64 = drm_iowr::<drm_syncobj_handle>(0xc1);
+/// `DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE`.
+pub const DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: u64 = drm_iowr::<drm_syncobj_handle>(0xc2);
+/// `DRM_IOCTL_SYNCOBJ_WAIT`.
+pub const DRM_IOCTL_SYNCOBJ_WAIT: u64 = drm_iowr::<drm_syncobj_wait>(0xc3);
+/// `DRM_IOCTL_SYNCOBJ_RESET`.
+pub const DRM_IOCTL_SYNCOBJ_RESET: u64 = drm_iowr::<drm_syncobj_array>(0xc4);
+/// `DRM_IOCTL_SYNCOBJ_SIGNAL`.
+pub const DRM_IOCTL_SYNCOBJ_SIGNAL: u64 = drm_iowr::<drm_syncobj_array>(0xc5);
+/// `DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT`.
+pub const DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT: u64 = drm_iowr::<drm_syncobj_timeline_wait>(0xca);
+/// `DRM_IOCTL_SYNCOBJ_QUERY`.
+pub const DRM_IOCTL_SYNCOBJ_QUERY: u64 = drm_iowr::<drm_syncobj_timeline_array>(0xcb);
+/// `DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL`.
+pub const DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL: u64 = drm_iowr::<drm_syncobj_timeline_array>(0xcd);
 
 /// `DRM_IOCTL_TERN_QUERY`.
 pub const DRM_IOCTL_TERN_QUERY: u64 =
@@ -85,17 +107,24 @@ mod tests {
         assert_eq!(size_of::<drm_tern_query>(), 72);
         assert_eq!(size_of::<drm_tern_bo_create>(), 24);
         assert_eq!(size_of::<drm_tern_bo_info>(), 32);
-        assert_eq!(size_of::<drm_tern_submit>(), 48);
+        assert_eq!(size_of::<drm_tern_submit>(), 80);
+        assert_eq!(size_of::<drm_tern_bo_ref>(), 8);
+        assert_eq!(size_of::<drm_tern_sync>(), 16);
         assert_eq!(size_of::<drm_tern_wait>(), 48);
         assert_eq!(DRM_IOCTL_TERN_QUERY, 0xc048_6440);
         assert_eq!(DRM_IOCTL_TERN_WAIT, 0xc030_6444);
         assert_eq!(DRM_IOCTL_GEM_CLOSE, 0x4008_6409);
         assert_eq!(DRM_IOCTL_PRIME_HANDLE_TO_FD, 0xc00c_642d);
+        // The values of libdrm's xf86drm.h on 64-bit Linux.
+        assert_eq!(DRM_IOCTL_SYNCOBJ_CREATE, 0xc008_64bf);
+        assert_eq!(DRM_IOCTL_SYNCOBJ_WAIT, 0xc020_64c3);
+        assert_eq!(DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, 0xc028_64ca);
+        assert_eq!(DRM_IOCTL_SYNCOBJ_QUERY, 0xc018_64cb);
     }
 
     #[test]
     fn uapi_version_and_name() {
-        assert_eq!(DRM_TERN_UAPI_VERSION, 1);
+        assert_eq!(DRM_TERN_UAPI_VERSION, 2);
         assert_eq!(DRM_TERN_DRIVER_NAME, b"tern\0");
     }
 }

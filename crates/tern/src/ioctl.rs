@@ -83,3 +83,16 @@ pub(crate) fn owned_fd(fd: i32) -> Result<std::os::fd::OwnedFd> {
     // SAFETY: the kernel just created `fd` for this process and nobody else owns it.
     Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
+
+/// Nanoseconds of `CLOCK_MONOTONIC` now.
+pub(crate) fn monotonic_ns() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, exclusively borrowed timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec)
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Jobs: submitting command buffers to hardware queues and waiting for them.
 
+use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 use tern_uapi as uapi;
@@ -9,6 +10,7 @@ use crate::buffer::Buffer;
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::ioctl::ioctl;
+use crate::sync::{SyncPoint, deadline_after};
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +29,16 @@ pub enum JobStatus {
     },
     /// Ran out of its instruction budget.
     Watchdog,
-    /// Stopped by a reset; may be submitted again.
-    Aborted,
+    /// Stopped by a reset, or cancelled before it ran; may be submitted again.
+    Aborted {
+        /// Why (an errno: ECANCELED, ENODEV).
+        errno: u32,
+    },
+    /// Not run: a job or fence it depended on failed.
+    Skipped {
+        /// The dependency's error (a positive errno).
+        errno: u32,
+    },
 }
 
 impl JobStatus {
@@ -45,7 +55,10 @@ impl std::fmt::Display for JobStatus {
             JobStatus::MmuFault { va } => write!(f, "MMU fault at device VA {va:#x}"),
             JobStatus::Illegal { index } => write!(f, "illegal instruction at index {index}"),
             JobStatus::Watchdog => write!(f, "instruction budget exhausted (endless loop?)"),
-            JobStatus::Aborted => write!(f, "aborted by a device reset"),
+            JobStatus::Aborted { errno } => write!(f, "aborted (errno {errno})"),
+            JobStatus::Skipped { errno } => {
+                write!(f, "skipped: a dependency failed (errno {errno})")
+            }
         }
     }
 }
@@ -79,24 +92,66 @@ pub struct Submit<'a, 'd> {
     pub offset: u64,
     /// Program length in bytes.
     pub len: u32,
-    /// Buffers the job uses.
+    /// Buffers the job reads and writes.
     pub buffers: &'a [&'a Buffer<'d>],
+    /// Buffers the job only reads: it waits for their writers only.
+    pub reads: &'a [&'a Buffer<'d>],
     /// Instruction budget (0: device default).
     pub budget: u32,
+    /// Syncobj points the job waits for.
+    pub waits: &'a [SyncPoint],
+    /// Syncobj points the job signals.
+    pub signals: &'a [SyncPoint],
 }
 
 impl Device {
     /// Submits a job; returns at once.
     pub fn submit(&self, s: &Submit<'_, '_>) -> Result<Job> {
-        let handles: Vec<u32> = s.buffers.iter().map(|b| b.handle()).collect();
+        self.do_submit(s, false).map(|(job, _)| job)
+    }
+
+    /// Submits a job and returns its fence as a sync_file too.
+    pub fn submit_with_fence(&self, s: &Submit<'_, '_>) -> Result<(Job, OwnedFd)> {
+        let (job, fd) = self.do_submit(s, true)?;
+        Ok((job, crate::ioctl::owned_fd(fd)?))
+    }
+
+    fn do_submit(&self, s: &Submit<'_, '_>, out_fence: bool) -> Result<(Job, i32)> {
+        let rw = uapi::DRM_TERN_BO_READ | uapi::DRM_TERN_BO_WRITE;
+        let bos: Vec<uapi::drm_tern_bo_ref> = s
+            .buffers
+            .iter()
+            .map(|b| (b, rw))
+            .chain(s.reads.iter().map(|b| (b, uapi::DRM_TERN_BO_READ)))
+            .map(|(b, usage)| uapi::drm_tern_bo_ref {
+                handle: b.handle(),
+                usage,
+            })
+            .collect();
+        let sync = |p: &SyncPoint| uapi::drm_tern_sync {
+            handle: p.handle,
+            flags: 0,
+            point: p.point,
+        };
+        let waits: Vec<uapi::drm_tern_sync> = s.waits.iter().map(sync).collect();
+        let signals: Vec<uapi::drm_tern_sync> = s.signals.iter().map(sync).collect();
         let mut a = uapi::drm_tern_submit {
             queue: s.queue,
+            flags: if out_fence {
+                uapi::DRM_TERN_SUBMIT_OUT_FENCE_FD
+            } else {
+                0
+            },
             cmd_handle: s.program.map_or(0, |b| b.handle()),
             cmd_len: s.len,
             cmd_offset: s.offset,
-            bo_handles: handles.as_ptr() as u64,
-            bo_count: handles.len() as u32,
+            bos: bos.as_ptr() as u64,
+            bo_count: bos.len() as u32,
             budget: s.budget,
+            waits: waits.as_ptr() as u64,
+            wait_count: waits.len() as u32,
+            signals: signals.as_ptr() as u64,
+            signal_count: signals.len() as u32,
             ..Default::default()
         };
         ioctl(
@@ -105,18 +160,24 @@ impl Device {
             uapi::DRM_IOCTL_TERN_SUBMIT,
             &mut a,
         )?;
-        Ok(Job {
+        let job = Job {
             queue: s.queue,
             seqno: a.seqno,
-        })
+        };
+        Ok((job, a.out_fence_fd))
     }
 
     /// Waits up to `timeout` for `job`.
     pub fn wait(&self, job: Job, timeout: Duration) -> Result<Completion> {
+        self.wait_until(job, deadline_after(timeout))
+    }
+
+    /// Waits for `job` until `deadline_ns` (CLOCK_MONOTONIC, see [`crate::monotonic_ns`]).
+    pub fn wait_until(&self, job: Job, deadline_ns: i64) -> Result<Completion> {
         let mut a = uapi::drm_tern_wait {
             queue: job.queue,
             seqno: job.seqno,
-            timeout_ns: timeout.as_nanos().min(i64::MAX as u128) as i64,
+            deadline_ns,
             ..Default::default()
         };
         match ioctl(
@@ -138,7 +199,8 @@ impl Device {
             uapi::DRM_TERN_JOB_MMU_FAULT => JobStatus::MmuFault { va: a.fault_va },
             uapi::DRM_TERN_JOB_ILLEGAL => JobStatus::Illegal { index: a.info },
             uapi::DRM_TERN_JOB_WATCHDOG => JobStatus::Watchdog,
-            uapi::DRM_TERN_JOB_ABORTED => JobStatus::Aborted,
+            uapi::DRM_TERN_JOB_ABORTED => JobStatus::Aborted { errno: a.info },
+            uapi::DRM_TERN_JOB_SKIPPED => JobStatus::Skipped { errno: a.info },
             _ => return Err(Error::Invalid("the driver reported an unknown job status")),
         };
         Ok(Completion {

@@ -16,6 +16,7 @@ mod ioctl;
 mod job;
 mod launch;
 mod query;
+mod sync;
 
 pub use buffer::{Buffer, BufferFlags};
 pub use device::{Device, DriverVersion, discover};
@@ -23,3 +24,4 @@ pub use error::{Error, Result};
 pub use job::{Completion, Job, JobStatus, Submit};
 pub use launch::{ARG_BLOCK_VA, Arg, Prepared, prepare};
 pub use query::DeviceInfo;
+pub use sync::{SyncObj, SyncPoint, deadline_after, monotonic_ns};
