@@ -99,6 +99,10 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
         sync::fdinfo_reports_usage_stats,
     ),
     (
+        "syncobj_and_sync_file_across_processes",
+        sync::syncobj_and_sync_file_across_processes,
+    ),
+    (
         "wait_deadline_survives_signals",
         sync::wait_deadline_survives_signals,
     ),

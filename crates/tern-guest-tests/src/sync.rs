@@ -619,3 +619,97 @@ pub fn wait_deadline_survives_signals() -> Outcome {
     let st = done(&d, j, "the held job")?;
     check(st == JobStatus::Done, || format!("the held job: {st}"))
 }
+
+/// The child of `syncobj_and_sync_file_across_processes`: waits for the parent's job through an
+/// inherited syncobj descriptor and polls its inherited sync_file.
+fn chained_child(
+    sync: OwnedFd,
+    out: &OwnedFd,
+    buf: OwnedFd,
+    n: usize,
+    want: &[u8],
+    up: &OwnedFd,
+) -> Outcome {
+    let d = open()?;
+    let s1 = d.import_syncobj(&sync).map_err(s)?;
+    let shared = d.import_buffer(&buf).map_err(s)?;
+    let mut dst = d
+        .create_buffer(n as u64, BufferFlags::default())
+        .map_err(s)?;
+    let c = Copier::new(&d, dst.va(), shared.va(), n as u64)?;
+    // Only the syncobj orders this job after the parent's: no buffer is declared.
+    let j = c.submit(3, &[s1.at(0)], &[], &[], &[])?;
+    pending(&d, j, "the child's job behind the parent's")?;
+    check(!fence::poll_ready(out, Duration::from_millis(20)), || {
+        "the parent's sync_file polls ready while its job is held".into()
+    })?;
+    send(up);
+    check(fence::poll_ready(out, T), || {
+        "the parent's sync_file never signalled".into()
+    })?;
+    let st = done(&d, j, "the child's job")?;
+    check(st == JobStatus::Done, || format!("the child's job: {st}"))?;
+    check(dst.bytes().map_err(s)?[..n] == want[..], || {
+        "the child's job ran before the parent's had written".into()
+    })
+}
+
+pub fn syncobj_and_sync_file_across_processes() -> Outcome {
+    let n = 1 << 20;
+    let data = pattern(n, 42);
+    let d = open()?;
+    let mut src = d
+        .create_buffer(n as u64, BufferFlags::default())
+        .map_err(s)?;
+    src.bytes().map_err(s)?[..n].copy_from_slice(&data);
+    let shared = d
+        .create_buffer(n as u64, BufferFlags::default())
+        .map_err(s)?;
+    let c = Copier::new(&d, shared.va(), src.va(), n as u64)?;
+    let tl = Timeline::open()?;
+    let g = gate(&d, &tl, 1)?;
+    let s1 = d.create_syncobj(false).map_err(s)?;
+    let (w, out) = d
+        .submit_with_fence(&Submit {
+            queue: 1,
+            program: Some(&c.prog),
+            len: c.len,
+            waits: &[g.at(0)],
+            signals: &[s1.at(0)],
+            ..Default::default()
+        })
+        .map_err(s)?;
+    let (sync_fd, buf_fd) = (s1.export().map_err(s)?, shared.export().map_err(s)?);
+    let (up_r, up_w) = pipe()?;
+    // SAFETY: as in `implicit_sync_between_processes`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err("fork failed".into());
+    }
+    if pid == 0 {
+        let r = chained_child(sync_fd, &out, buf_fd, n, &data, &up_w);
+        if let Err(e) = &r {
+            eprintln!("chained child: {e}");
+        }
+        // SAFETY: leaves the child at once, without running the parent's destructors.
+        unsafe { libc::_exit(i32::from(r.is_err())) };
+    }
+    drop((sync_fd, buf_fd, up_w));
+    let r = (|| -> Outcome {
+        check(recv(&up_r), || {
+            "the child died before its job waited".into()
+        })?;
+        pending(&d, w, "the parent's job behind the gate")?;
+        tl.inc(1)?;
+        let st = done(&d, w, "the parent's job")?;
+        check(st == JobStatus::Done, || format!("the parent's job: {st}"))
+    })();
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    r?;
+    check(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        || format!("the child failed (status {status:#x}; its stderr is in the log)"),
+    )
+}
