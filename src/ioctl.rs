@@ -256,6 +256,10 @@ pub(crate) fn submit(
     // CAST: Checked above.
     let queue_index = s.queue as usize;
     let queue = hw.shared.queues.get(queue_index).ok_or(EINVAL)?;
+    // Until the job is recorded, a buffer closed meanwhile keeps its mapping: the job may use
+    // its VA.
+    let inner = file.inner();
+    let _ticket = inner.ctx.begin_submit()?;
 
     let refs: KVec<uapi::drm_tern_bo_ref> = read_array(s.bos, s.bo_count)?;
     let waits: KVec<uapi::drm_tern_sync> = read_array(s.waits, s.wait_count)?;
@@ -292,7 +296,6 @@ pub(crate) fn submit(
         outs.push(Signal { syncobj, point }, GFP_KERNEL)?;
     }
 
-    let inner = file.inner();
     let mut desc = Descriptor {
         context: inner.ctx.id(),
         cmd_va: 0,

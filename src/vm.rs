@@ -60,11 +60,35 @@ struct Mapping {
     va: u64,
     size: u64,
     bo: ARef<TernBo>,
-    /// Set when the file closed its last handle: the jobs that must retire before the mapping
-    /// goes. `None` while the file has a handle.
-    closed: Option<QueueMarks>,
+    /// Set when the file closed its last handle: what must finish before the mapping goes.
+    /// `None` while the file has a handle.
+    closed: Option<Closed>,
     /// Set once the page table entries are cleared and only the invalidation is missing.
     unmapped: bool,
+}
+
+/// What a closed mapping waits for before it goes.
+#[derive(Clone, Copy)]
+enum Closed {
+    /// The SUBMITs of the file that started before the close (tickets below this one) and
+    /// may still add a job that uses the mapping's VA.
+    Submits(u64),
+    /// The jobs of the file up to these, once those SUBMITs have ended.
+    Jobs(QueueMarks),
+}
+
+/// A SUBMIT under way in the file, from its first look at a handle until its job is recorded;
+/// see [`Context::begin_submit`].
+pub(crate) struct SubmitTicket<'a> {
+    ctx: &'a Context,
+    ticket: u64,
+}
+
+impl Drop for SubmitTicket<'_> {
+    fn drop(&mut self) {
+        let mut vm = self.ctx.vm.lock();
+        vm.submitting.retain(|t| *t != self.ticket);
+    }
 }
 
 /// The number of handles the file has to a buffer.
@@ -90,6 +114,10 @@ struct Vm {
     /// Number of closed mappings: when 0, releasing has nothing to do (the common case on
     /// the submission path, which must not scan the mappings).
     closed: usize,
+    /// The ticket of the next SUBMIT.
+    next_ticket: u64,
+    /// The tickets of the SUBMITs under way.
+    submitting: KVec<u64>,
 }
 
 impl Vm {
@@ -163,6 +191,8 @@ impl Context {
                     mappings: KVec::new(),
                     handles: KVec::new(),
                     closed: 0,
+                    next_ticket: 0,
+                    submitting: KVec::new(),
                 }),
             }? Error),
             GFP_KERNEL,
@@ -325,16 +355,34 @@ impl Context {
     }
 
     /// Marks the open mapping of `bo` closed as of now.
+    ///
+    /// A SUBMIT of the file that is under way may already have looked up the buffers and
+    /// computed VAs, and record its job only later: the mapping waits for those SUBMITs to end
+    /// before it takes the file's last jobs as what must finish.
     fn close_locked(&self, vm: &mut Vm, bo: &TernBo) {
-        let marks = self.jobs.marks();
+        let closed = if vm.submitting.is_empty() {
+            Closed::Jobs(self.jobs.marks())
+        } else {
+            Closed::Submits(vm.next_ticket)
+        };
         if let Some(m) = vm
             .mappings
             .iter_mut()
             .find(|m| m.closed.is_none() && core::ptr::eq(&*m.bo, bo))
         {
-            m.closed = Some(marks);
+            m.closed = Some(closed);
             vm.closed += 1;
         }
+    }
+
+    /// Records a SUBMIT of the file as under way until the ticket is dropped; it must be taken
+    /// before the SUBMIT looks up any handle.
+    pub(crate) fn begin_submit(&self) -> Result<SubmitTicket<'_>> {
+        let mut vm = self.vm.lock();
+        let ticket = vm.next_ticket;
+        vm.submitting.push(ticket, GFP_KERNEL)?;
+        vm.next_ticket += 1;
+        Ok(SubmitTicket { ctx: self, ticket })
     }
 
     /// Releases the closed mappings whose jobs have all retired: clears their entries,
@@ -349,10 +397,15 @@ impl Context {
             }
             let mut cleared = false;
             for m in vm.mappings.iter_mut() {
-                let ready = m
-                    .closed
-                    .as_ref()
-                    .is_some_and(|marks| self.jobs.finished_past(marks));
+                if let Some(Closed::Submits(t)) = m.closed {
+                    if vm.submitting.iter().all(|&s| s >= t) {
+                        m.closed = Some(Closed::Jobs(self.jobs.marks()));
+                    }
+                }
+                let ready = match &m.closed {
+                    Some(Closed::Jobs(marks)) => self.jobs.finished_past(marks),
+                    _ => false,
+                };
                 if ready && !m.unmapped {
                     if let Some(pt) = &mut vm.pt {
                         let mut off = 0;
@@ -430,6 +483,8 @@ impl PinnedDrop for Context {
                     mappings: KVec::new(),
                     handles: KVec::new(),
                     closed: 0,
+                    next_ticket: 0,
+                    submitting: KVec::new(),
                 },
             );
             core::mem::forget(state);

@@ -7,6 +7,7 @@
 mod bo;
 mod fence;
 mod isolation;
+mod jobqueue;
 mod jobs;
 mod ktap;
 mod lifetime;
@@ -97,6 +98,14 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
     (
         "fdinfo_reports_usage_stats",
         sync::fdinfo_reports_usage_stats,
+    ),
+    (
+        "full_ring_does_not_fail_submit",
+        jobqueue::full_ring_does_not_fail_submit,
+    ),
+    (
+        "waiting_jobs_are_bounded_per_file",
+        jobqueue::waiting_jobs_are_bounded_per_file,
     ),
     (
         "syncobj_and_sync_file_across_processes",
