@@ -387,18 +387,12 @@ pub(crate) fn submit(
         }
     }
     let seqno = fence.seqno();
-    let mut held = KVec::with_capacity(bos.len(), GFP_KERNEL).unwrap_or_default();
-    for (bo, _) in bos {
-        // Cannot fail but without memory, when the buffers are not kept: the job's mapping
-        // keeps them (closed mappings stay until the file's earlier jobs have finished).
-        let _ = held.push_within_capacity(bo);
-    }
     let job = Job {
         seqno,
         fence,
         owner: inner.jobs.clone(),
         _ctx: inner.ctx.clone(),
-        _bos: held,
+        _bos: bos,
     };
     place.commit(PendingJob::new(deps, desc, job));
     queue.schedule(&hw.shared);

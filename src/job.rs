@@ -403,6 +403,6 @@ pub(crate) struct Job {
     pub(crate) owner: Arc<FileJobs>,
     /// The address space it runs in.
     pub(crate) _ctx: Arc<Context>,
-    /// The buffers it uses.
-    pub(crate) _bos: KVec<ARef<TernBo>>,
+    /// The buffers it uses, with their `DRM_TERN_BO_*` usage.
+    pub(crate) _bos: KVec<(ARef<TernBo>, u32)>,
 }
