@@ -7,7 +7,8 @@
 #
 # The device model listens on a private socket in the run directory; the run directory is
 # shared read-write with the guest (as the same path), so guest commands can leave files for
-# the host there; the model's control socket (fault injection) is RUNDIR/control.sock. The
+# the host there; the model's fault injection is served on RUNDIR/control.sock and, for the
+# guest, through request files in RUNDIR/control (tern-emu --control-dir). The
 # guest's firmware loader looks in firmware/out (or TERN_FW_PATH). Exit status: the guest command's, or 90 device model did not start, 91 QEMU
 # could not start or connect, 92 the guest hung and was killed.
 set -uo pipefail
@@ -54,7 +55,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$EMU" --socket "$SOCK" --control "$RUNDIR/control.sock" --log-level "${TERN_EMU_LOG:-info}" ${TERN_EMU_ARGS:-} >"$RUNDIR/emu.log" 2>&1 &
+"$EMU" --socket "$SOCK" --control "$RUNDIR/control.sock" --control-dir "$RUNDIR/control" --log-level "${TERN_EMU_LOG:-info}" ${TERN_EMU_ARGS:-} >"$RUNDIR/emu.log" 2>&1 &
 emu_pid=$!
 for _ in $(seq 100); do
 	[ -S "$SOCK" ] && break

@@ -35,9 +35,12 @@ pub fn boot_rom(dev: &Inner, addr: u64, size: u32) -> Result<tern_fw::Loaded, Bo
 }
 
 fn injected(dev: &Inner) -> Option<BootStatus> {
-    let code = dev
-        .faults
-        .boot_fail
-        .load(std::sync::atomic::Ordering::SeqCst);
+    use std::sync::atomic::Ordering::SeqCst;
+    let once = dev.faults.boot_fail_once.swap(0, SeqCst);
+    let code = if once != 0 {
+        once
+    } else {
+        dev.faults.boot_fail.load(SeqCst)
+    };
     BootStatus::from_code(code).filter(|s| s.is_failure())
 }

@@ -2,7 +2,7 @@
 //! The TERN device: BAR0 registers and the state behind them (`docs/hardware.md` 2).
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -73,6 +73,8 @@ impl Inval {
 #[derive(Default)]
 struct Events {
     inval_written: u64,
+    /// Bytes appended to the firmware log since reset.
+    log_bytes: u32,
 }
 
 /// Everything the server thread and the queue workers share.
@@ -92,6 +94,8 @@ pub struct Inner {
     /// Copy of `inval.requested`, read without the lock at every translation.
     pub(crate) inval_req: AtomicU64,
     events: Mutex<Events>,
+    /// EXEC jobs running at each priority, for arbitration (`docs/hardware.md` 5.7).
+    pub(crate) running: [AtomicU32; 3],
     start: Instant,
 }
 
@@ -143,6 +147,7 @@ impl Device {
             inval: Mutex::default(),
             inval_req: AtomicU64::new(0),
             events: Mutex::default(),
+            running: Default::default(),
             start: Instant::now(),
         });
         let workers = (0..QUEUES)
@@ -354,6 +359,42 @@ impl Inner {
         drop(ev);
     }
 
+    /// Appends a line to the firmware log in the event page (`docs/hardware.md` 6.2): the
+    /// bytes, then the byte count. Written only while the event page is set and bus mastering
+    /// is on; the count advances regardless.
+    pub(crate) fn fw_log(&self, line: &str) {
+        let text = format!("[{:>12}] {line}\n", self.now());
+        let mut ev = self.events_lock();
+        let start = ev.log_bytes;
+        ev.log_bytes = ev.log_bytes.wrapping_add(text.len() as u32);
+        let page = self.st().event_addr;
+        if page == 0 {
+            return;
+        }
+        use tern_hw::events::{EVENT_LOG, EVENT_LOG_BYTES, EVENT_LOG_LEN};
+        let bytes = text.as_bytes();
+        let mut done = 0usize;
+        let mut pos = u64::from(start) % EVENT_LOG_LEN;
+        // The page is at most 4 KiB past a valid address: no overflow unless it wraps 2^64.
+        let mut ok = true;
+        while done < bytes.len() && ok {
+            let room = (EVENT_LOG_LEN - pos) as usize;
+            let n = room.min(bytes.len() - done);
+            ok = page
+                .checked_add(EVENT_LOG + pos)
+                .is_some_and(|a| self.dma_write(a, &bytes[done..done + n]).is_ok());
+            done += n;
+            pos = 0;
+        }
+        ok = ok
+            && page
+                .checked_add(EVENT_LOG_BYTES)
+                .is_some_and(|a| self.dma_write(a, &ev.log_bytes.to_le_bytes()).is_ok());
+        if !ok {
+            log::debug!("event page (firmware log) not written");
+        }
+    }
+
     /// Firmware crash (`docs/hardware.md` 10.1).
     pub fn crash(&self, code: u32) {
         {
@@ -365,6 +406,9 @@ impl Inner {
             q.abort();
         }
         log::warn!("firmware crashed (code {code:#x})");
+        self.fw_log(&format!(
+            "firmware crashed, code {code:#x}: jobs in flight aborted"
+        ));
         self.event();
     }
 
@@ -381,6 +425,7 @@ impl Inner {
             (st.boot_addr, st.boot_size)
         };
         let result = crate::boot::boot_rom(self, addr, size);
+        let booted = result.as_ref().map(|_| ()).map_err(|s| *s);
         {
             let mut st = self.st();
             st.dev_status &= !dev_status::BOOTING;
@@ -401,6 +446,18 @@ impl Inner {
                     st.boot_status = s as u32;
                 }
             }
+        }
+        match booted {
+            Ok(()) => {
+                let v = self.st().fw.as_ref().map_or(0, |f| f.version);
+                self.fw_log(&format!(
+                    "boot: firmware {}.{}.{} running",
+                    v >> 24,
+                    (v >> 16) & 0xff,
+                    v & 0xffff
+                ));
+            }
+            Err(s) => self.fw_log(&format!("boot: image refused: {}", s.name())),
         }
         self.event();
     }

@@ -3,8 +3,11 @@
 //! (`docs/hardware.md` 8). Opcodes reach an operation only through the firmware's decode
 //! table.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use tern_hw::queue::PROGRESS_INTERVAL;
 use tern_isa::{BinOp, EngineOp, F_I32, INSN_BYTES, Insn, Opcode, RedOp, UnOp};
 
 use crate::mmu::{AddressSpace, MmuFault};
@@ -39,6 +42,23 @@ pub struct Env<'a> {
     pub abort: &'a AtomicBool,
     /// Device clock in ns.
     pub now: &'a dyn Fn() -> u64,
+    /// Progress counts of this job so far (`docs/hardware.md` 5.5).
+    pub ticks: Cell<u64>,
+    /// Publishes the progress count (called at least every `PROGRESS_INTERVAL` counts).
+    pub heartbeat: &'a dyn Fn(u64),
+    /// True while a queue of higher priority runs a job (`docs/hardware.md` 5.7).
+    pub preempted: &'a dyn Fn() -> bool,
+}
+
+impl Env<'_> {
+    fn tick(&self, n: u64) {
+        let before = self.ticks.get();
+        let t = before + n;
+        self.ticks.set(t);
+        if t / PROGRESS_INTERVAL != before / PROGRESS_INTERVAL {
+            (self.heartbeat)(t);
+        }
+    }
 }
 
 enum Stop {
@@ -49,14 +69,33 @@ enum Stop {
 
 /// A point where a long instruction may stop: acknowledges pending invalidations (no
 /// translation is held here) and honours a reset.
+/// Also counts progress, and waits here while a queue of higher priority runs a job (still
+/// acknowledging invalidations, and counting a millisecond of waiting as progress).
 fn poll(s: &mut AddressSpace<'_>, env: &Env<'_>) -> Result<(), Stop> {
     s.sync();
+    env.tick(1);
     if env.abort.load(Ordering::Relaxed) {
-        Err(Stop::Aborted)
-    } else {
-        Ok(())
+        return Err(Stop::Aborted);
     }
+    let mut waited = Duration::ZERO;
+    while (env.preempted)() {
+        std::thread::sleep(ARBITRATION_POLL);
+        waited += ARBITRATION_POLL;
+        s.sync();
+        if env.abort.load(Ordering::Relaxed) {
+            return Err(Stop::Aborted);
+        }
+        if waited >= Duration::from_millis(1) {
+            waited = Duration::ZERO;
+            env.tick(1);
+            (env.heartbeat)(env.ticks.get());
+        }
+    }
+    Ok(())
 }
+
+/// How often a job preempted by a higher-priority queue looks again.
+const ARBITRATION_POLL: Duration = Duration::from_micros(50);
 
 impl From<MmuFault> for Stop {
     fn from(f: MmuFault) -> Self {

@@ -12,6 +12,8 @@ use tern_hw::BootStatus;
 pub struct Faults {
     /// Next boot fails with this status (0: none). Sticky until cleared.
     pub boot_fail: AtomicU32,
+    /// The next boot only fails with this status (0: none); cleared by that boot.
+    pub boot_fail_once: AtomicU32,
     /// Bit q set: queue q hangs: the job it takes never completes until a reset.
     pub hang_mask: AtomicU32,
     /// The next job (any queue) faults on its first memory access.
@@ -27,6 +29,8 @@ pub struct Faults {
 pub enum Knob {
     /// `boot-fail=STATUS` (a boot status code or name).
     BootFail(u32),
+    /// `boot-fail-once=STATUS`: only the next boot fails.
+    BootFailOnce(u32),
     /// `hang=QUEUE`.
     Hang(u32),
     /// `mmu-fault`.
@@ -48,15 +52,19 @@ impl Knob {
             v.parse().map_err(|_| format!("'{v}' is not a number"))
         };
         match name {
-            "boot-fail" => {
-                let v = val.ok_or("'boot-fail' needs a status")?;
+            "boot-fail" | "boot-fail-once" => {
+                let v = val.ok_or_else(|| format!("'{name}' needs a status"))?;
                 let code = (2..=10)
                     .find(|&c| status_name(c).is_some_and(|n| n.eq_ignore_ascii_case(v)))
                     .map_or_else(|| num(Some(v)), Ok)?;
                 if !(2..=10).contains(&code) {
                     return Err(format!("boot status {code} is not a failure (2..=10)"));
                 }
-                Ok(Knob::BootFail(code))
+                Ok(if name == "boot-fail" {
+                    Knob::BootFail(code)
+                } else {
+                    Knob::BootFailOnce(code)
+                })
             }
             "hang" => {
                 let q = num(val)?;
@@ -70,7 +78,7 @@ impl Knob {
             "remove" => Ok(Knob::Remove),
             "clear" => Ok(Knob::Clear),
             _ => Err(format!(
-                "unknown fault '{name}' (boot-fail=S, hang=Q, mmu-fault, crash, remove, clear)"
+                "unknown fault '{name}' (boot-fail=S, boot-fail-once=S, hang=Q, mmu-fault, crash, remove, clear)"
             )),
         }
     }
@@ -87,6 +95,7 @@ impl Faults {
     pub fn apply(&self, k: &Knob) {
         match k {
             Knob::BootFail(c) => self.boot_fail.store(*c, Ordering::SeqCst),
+            Knob::BootFailOnce(c) => self.boot_fail_once.store(*c, Ordering::SeqCst),
             Knob::Hang(q) => {
                 self.hang_mask.fetch_or(1 << q, Ordering::SeqCst);
             }
@@ -95,6 +104,7 @@ impl Faults {
             Knob::Remove => {}
             Knob::Clear => {
                 self.boot_fail.store(0, Ordering::SeqCst);
+                self.boot_fail_once.store(0, Ordering::SeqCst);
                 self.hang_mask.store(0, Ordering::SeqCst);
                 self.mmu_fault_next.store(false, Ordering::SeqCst);
             }
@@ -115,6 +125,8 @@ mod tests {
     fn parse_knobs() {
         assert_eq!(Knob::parse("boot-fail=5"), Ok(Knob::BootFail(5)));
         assert_eq!(Knob::parse("boot-fail=bad_digest"), Ok(Knob::BootFail(5)));
+        assert_eq!(Knob::parse("boot-fail-once=5"), Ok(Knob::BootFailOnce(5)));
+        assert!(Knob::parse("boot-fail-once").is_err());
         assert!(Knob::parse("boot-fail=1").is_err());
         assert!(Knob::parse("boot-fail").is_err());
         assert_eq!(Knob::parse("hang=3"), Ok(Knob::Hang(3)));

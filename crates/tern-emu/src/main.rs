@@ -16,12 +16,13 @@ use tern_emu::faults::Knob;
 #[command(
     version,
     about,
-    after_help = "Fault injection (--inject, or one per line on the control socket):\n  \
+    after_help = "Fault injection (--inject, or one per line on the control socket or directory):\n  \
     boot-fail=STATUS  every boot fails with STATUS (a code 2..10 or a name such as bad_digest)\n  \
+    boot-fail-once=STATUS  only the next boot fails with STATUS\n  \
     hang=Q            queue Q takes its next job and never completes it (until a reset)\n  \
     mmu-fault         the next job faults on its program address\n  \
-    crash             the firmware crashes now (control socket only)\n  \
-    remove            surprise removal: the server exits at once (control socket only)\n  \
+    crash             the firmware crashes now (run time only)\n  \
+    remove            surprise removal: the server exits at once (run time only)\n  \
     clear             all knobs off\n\n\
     Example:\n  tern-emu --socket /tmp/tern.sock --control /tmp/tern-ctl.sock\n  \
     qemu-system-x86_64 ... -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"/tmp/tern.sock\"}}'"
@@ -33,6 +34,10 @@ struct Args {
     /// Path of a control socket for fault injection at run time.
     #[arg(long)]
     control: Option<PathBuf>,
+    /// Directory served like the control socket through files (NAME.req answered in NAME.ack),
+    /// for a guest that shares a directory with the host.
+    #[arg(long)]
+    control_dir: Option<PathBuf>,
     /// A fault to inject from the start (repeatable).
     #[arg(long, value_parser = Knob::parse)]
     inject: Vec<Knob>,
@@ -94,6 +99,10 @@ fn main() -> Result<()> {
     if let Some(c) = &args.control {
         control::spawn(c, dev.shared(), exit_now.clone())
             .with_context(|| format!("cannot listen on {}", c.display()))?;
+    }
+    if let Some(d) = &args.control_dir {
+        control::spawn_dir(d, dev.shared(), exit_now.clone())
+            .with_context(|| format!("cannot serve {}", d.display()))?;
     }
     log::info!("listening on {}", args.socket.display());
     let served = if args.direct {

@@ -7,7 +7,7 @@
 //! announced while holding the queue lock, and every wait re-checks under it, so no wake-up
 //! is lost.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use tern_hw::queue::{self as hq, Descriptor, Record, qerr, status};
@@ -30,16 +30,34 @@ pub(crate) struct QState {
     tail: u32,
     /// A job was taken and has not completed.
     running: bool,
+    /// Seqno of the descriptor taken last.
+    running_seqno: u64,
 }
 
 /// One hardware queue.
-#[derive(Default)]
 pub struct Queue {
     st: Mutex<QState>,
     cv: Condvar,
     abort: AtomicBool,
     /// Set by a reset: the worker's message-path DMA stops waiting for the client.
     cancel: Arc<AtomicBool>,
+    /// `PRIORITY` register (5.7).
+    prio: AtomicU32,
+    /// Progress count since the queue was enabled (5.5).
+    progress: AtomicU64,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Self {
+            st: Mutex::default(),
+            cv: Condvar::new(),
+            abort: AtomicBool::new(false),
+            cancel: Arc::default(),
+            prio: AtomicU32::new(r::PRIO_NORMAL),
+            progress: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Queue {
@@ -89,6 +107,8 @@ impl Queue {
     /// Back to reset values (device reset).
     pub(crate) fn clear(&self) {
         *self.lock() = QState::default();
+        self.prio.store(r::PRIO_NORMAL, Ordering::SeqCst);
+        self.progress.store(0, Ordering::SeqCst);
     }
 
     pub(crate) fn read32(&self, off: u64) -> u32 {
@@ -104,15 +124,29 @@ impl Queue {
                 (if st.enabled { r::STATUS_ENABLED } else { 0 })
                     | (if st.error != 0 { r::STATUS_ERROR } else { 0 })
             }
+            r::PRIORITY => self.prio.load(Ordering::SeqCst),
             _ => 0,
         }
     }
 
     pub(crate) fn write32(&self, dev: &Inner, q: usize, off: u64, val: u32) {
         if off == r::CTRL && val & r::CTRL_RESET != 0 {
+            let (busy, seqno) = {
+                let st = self.lock();
+                (st.running, st.running_seqno)
+            };
             self.reset_and_wait();
             self.lock().error = 0;
             log::info!("queue {q}: reset");
+            dev.fw_log(&if busy {
+                format!("queue {q}: reset, job seqno {seqno} aborted")
+            } else {
+                format!("queue {q}: reset, no job running")
+            });
+            return;
+        }
+        if off == r::PRIORITY {
+            self.prio.store(val.min(r::PRIO_HIGH), Ordering::SeqCst);
             return;
         }
         let mut st = self.lock();
@@ -151,7 +185,8 @@ impl Queue {
                 st.head = 0;
                 st.tail = 0;
                 st.error = 0;
-                if dev.dma_write(st.compl, &[0u8; 16]).is_err() {
+                self.progress.store(0, Ordering::SeqCst);
+                if dev.dma_write(st.compl, &[0u8; 24]).is_err() {
                     st.error = qerr::COMPL_DMA;
                     return;
                 }
@@ -192,6 +227,7 @@ pub(crate) fn worker(dev: &Inner, q: usize) {
         }
         let (ring, compl, head, size) = (st.ring, st.compl, st.head, st.size);
         st.running = true;
+        st.running_seqno = 0;
         drop(st);
 
         let desc_at = ring.checked_add(u64::from(head) * hq::DESC_SIZE as u64);
@@ -209,6 +245,7 @@ pub(crate) fn worker(dev: &Inner, q: usize) {
                 continue;
             }
         };
+        queue.lock().running_seqno = desc.seqno;
         let hang = dev.faults.hang_mask.load(Ordering::SeqCst) & (1 << q) != 0;
         let t0 = dev.now();
         let (status, info, fault_va) = if hang {
@@ -222,8 +259,15 @@ pub(crate) fn worker(dev: &Inner, q: usize) {
             }
             (status::ABORTED, 0, 0)
         } else {
-            execute(dev, q, &desc)
+            execute(dev, q, compl, &desc)
         };
+        if status != status::OK && status != status::ABORTED {
+            dev.fw_log(&format!(
+                "queue {q}: job seqno {} ended with {} (info {info:#x}, va {fault_va:#x})",
+                desc.seqno,
+                status::name(status)
+            ));
+        }
         let rec = Record {
             seqno: desc.seqno,
             status,
@@ -274,14 +318,21 @@ fn fail_queue(dev: &Inner, q: usize, code: u32) {
 }
 
 /// Runs one descriptor; returns (status, info, fault_va).
-fn execute(dev: &Inner, q: usize, d: &Descriptor) -> (u32, u32, u64) {
+fn execute(dev: &Inner, q: usize, compl: u64, d: &Descriptor) -> (u32, u32, u64) {
     let seen = dev.inval_begin(q);
-    let r = execute_in(dev, q, seen, d);
+    let r = execute_in(dev, q, compl, seen, d);
     dev.inval_end(q);
     r
 }
 
-fn execute_in(dev: &Inner, q: usize, seen: u64, d: &Descriptor) -> (u32, u32, u64) {
+/// Writes the progress count of queue `q` (5.5); a failed write is the completion's problem.
+fn publish_progress(dev: &Inner, compl: u64, value: u64) {
+    if let Some(a) = compl.checked_add(hq::COMPL_PROGRESS) {
+        let _ = dev.dma_write(a, &value.to_le_bytes());
+    }
+}
+
+fn execute_in(dev: &Inner, q: usize, compl: u64, seen: u64, d: &Descriptor) -> (u32, u32, u64) {
     let queue = &dev.queues[q];
     if d.reserved_set || d.opcode > hq::OP_EXEC {
         return (status::BAD_DESCRIPTOR, 0, 0);
@@ -309,6 +360,15 @@ fn execute_in(dev: &Inner, q: usize, seen: u64, d: &Descriptor) -> (u32, u32, u6
         return (status::MMU_FAULT, f.kind, f.va);
     }
     let now = || dev.now();
+    let base = queue.progress.load(Ordering::SeqCst);
+    let heartbeat = |t: u64| publish_progress(dev, compl, base + t);
+    // A job runs at the priority its queue has when it starts (5.7).
+    let prio = queue.prio.load(Ordering::SeqCst).min(r::PRIO_HIGH) as usize;
+    let preempted = || {
+        dev.running[prio + 1..]
+            .iter()
+            .any(|n| n.load(Ordering::Relaxed) != 0)
+    };
     let env = Env {
         decode: &decode,
         budget: if d.budget == 0 {
@@ -318,8 +378,19 @@ fn execute_in(dev: &Inner, q: usize, seen: u64, d: &Descriptor) -> (u32, u32, u6
         },
         abort: &queue.abort,
         now: &now,
+        ticks: std::cell::Cell::new(0),
+        heartbeat: &heartbeat,
+        preempted: &preempted,
     };
-    match engine::run(&mut space, &engine::words(&prog), &env) {
+    dev.running[prio].fetch_add(1, Ordering::SeqCst);
+    let outcome = engine::run(&mut space, &engine::words(&prog), &env);
+    dev.running[prio].fetch_sub(1, Ordering::SeqCst);
+    let ticks = env.ticks.get();
+    if ticks != 0 {
+        queue.progress.store(base + ticks, Ordering::SeqCst);
+        publish_progress(dev, compl, base + ticks);
+    }
+    match outcome {
         Outcome::Ok => (status::OK, 0, 0),
         Outcome::Fault(f) => (status::MMU_FAULT, f.kind, f.va),
         Outcome::Illegal(pc) => (status::ILLEGAL, pc, 0),

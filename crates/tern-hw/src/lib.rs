@@ -108,6 +108,14 @@ pub mod regs {
         pub const CTRL: u64 = 0x14;
         /// Status: bit 0 enabled, bit 1 error.
         pub const STATUS: u64 = 0x18;
+        /// Arbitration priority: 0 low, 1 normal, 2 high.
+        pub const PRIORITY: u64 = 0x1c;
+        /// `PRIORITY`: low.
+        pub const PRIO_LOW: u32 = 0;
+        /// `PRIORITY`: normal (the reset value).
+        pub const PRIO_NORMAL: u32 = 1;
+        /// `PRIORITY`: high; larger values are stored as this.
+        pub const PRIO_HIGH: u32 = 2;
         /// `CTRL` enable bit.
         pub const CTRL_ENABLE: u32 = 1;
         /// `CTRL` reset bit.
@@ -153,6 +161,12 @@ pub mod events {
     pub const EVENT_INVAL_DONE: u64 = 0x18;
     /// Bytes written by an event other than an invalidate completion (fields 0x00..0x18).
     pub const EVENT_RECORD_LEN: usize = 0x18;
+    /// u32: bytes appended to the firmware log since reset, modulo 2^32.
+    pub const EVENT_LOG_BYTES: u64 = 0x1c;
+    /// Start of the firmware log ring.
+    pub const EVENT_LOG: u64 = 0x100;
+    /// Size of the firmware log ring: byte i of the log is at `EVENT_LOG + i % EVENT_LOG_LEN`.
+    pub const EVENT_LOG_LEN: u64 = 0xf00;
 }
 
 /// MSI-X vector assignment.
@@ -288,6 +302,10 @@ pub mod queue {
     pub const COMPL_HEADER: usize = 64;
     /// Completion record size.
     pub const RECORD_SIZE: usize = 32;
+    /// u64 in the completion area: the queue's progress count (`docs/hardware.md` 5.5).
+    pub const COMPL_PROGRESS: u64 = 0x10;
+    /// The progress count is written at least this often (in counts) while a job runs.
+    pub const PROGRESS_INTERVAL: u64 = 1 << 16;
     /// Descriptor opcode: no operation.
     pub const OP_NOP: u8 = 0;
     /// Descriptor opcode: run a program.
@@ -411,6 +429,20 @@ pub mod queue {
         pub const ABORTED: u32 = 6;
         /// Never booted.
         pub const NO_FIRMWARE: u32 = 7;
+
+        /// The name of status `code` as the manual writes it.
+        pub fn name(code: u32) -> &'static str {
+            match code {
+                OK => "OK",
+                MMU_FAULT => "MMU_FAULT",
+                ILLEGAL => "ILLEGAL",
+                WATCHDOG => "WATCHDOG",
+                BAD_DESCRIPTOR => "BAD_DESCRIPTOR",
+                ABORTED => "ABORTED",
+                NO_FIRMWARE => "NO_FIRMWARE",
+                _ => "unknown",
+            }
+        }
     }
 
     /// `MMU_FAULT` info values.
