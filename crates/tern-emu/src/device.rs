@@ -90,6 +90,8 @@ pub struct Inner {
     pub(crate) state: Mutex<State>,
     pub(crate) queues: [Queue; QUEUES],
     pub(crate) stop: AtomicBool,
+    /// Set by a firmware crash, cleared by a device reset: the queues take no descriptor.
+    pub(crate) halted: AtomicBool,
     pub(crate) inval: Mutex<Inval>,
     /// Copy of `inval.requested`, read without the lock at every translation.
     pub(crate) inval_req: AtomicU64,
@@ -144,6 +146,7 @@ impl Device {
             state: Mutex::new(State::default()),
             queues: std::array::from_fn(|_| Queue::default()),
             stop: AtomicBool::new(false),
+            halted: AtomicBool::new(false),
             inval: Mutex::default(),
             inval_req: AtomicU64::new(0),
             events: Mutex::default(),
@@ -319,6 +322,7 @@ impl Inner {
         }
         let mut ev = self.events_lock();
         *self.st() = State::default();
+        self.halted.store(false, Ordering::SeqCst);
         *self.inval_lock() = Inval::default();
         self.inval_req.store(0, Ordering::SeqCst);
         *ev = Events::default();
@@ -401,6 +405,7 @@ impl Inner {
             let mut st = self.st();
             st.dev_status = (st.dev_status | dev_status::HALTED) & !dev_status::READY;
             st.crash_code = code;
+            self.halted.store(true, Ordering::SeqCst);
         }
         for q in &self.queues {
             q.abort();

@@ -218,7 +218,10 @@ pub(crate) fn worker(dev: &Inner, q: usize) {
     crate::dma::set_cancel(Some(queue.cancel.clone()));
     loop {
         let mut st = queue.lock();
-        let has_work = |st: &QState| st.enabled && st.error == 0 && st.head != st.tail;
+        // A crashed firmware runs nothing more (10.1) until a device reset.
+        let has_work = |st: &QState| {
+            st.enabled && st.error == 0 && st.head != st.tail && !dev.halted.load(Ordering::SeqCst)
+        };
         while !dev.stop.load(Ordering::SeqCst) && !has_work(&st) {
             st = queue.cv.wait(st).unwrap_or_else(|e| e.into_inner());
         }

@@ -233,3 +233,18 @@ fn control_directory_applies_requests_and_answers() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_crash_aborts_the_running_job_and_runs_nothing_behind_it() {
+    let mut t = TestDriver::ready();
+    let running = start_loop(&mut t, 0, 0x10_0000);
+    let behind = t.submit(0, nop());
+    std::thread::sleep(Duration::from_millis(50));
+    t.dev.crash(0x77);
+    assert_eq!(t.wait(0, running).status, status::ABORTED);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(t.fence(0), running, "the descriptor behind is not taken");
+    assert!(t.record_of(0, behind).is_none());
+    t.w32(regs::RESET, regs::RESET_MAGIC);
+    assert_eq!(t.boot(&firmware()), BootStatus::Ok as u32);
+}
