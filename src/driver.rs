@@ -18,10 +18,17 @@ use kernel::{
     io::Io,
     irq, pci,
     prelude::*,
-    sync::Arc,
+    sync::{
+        aref::ARef,
+        Arc, //
+    },
 };
 
 use crate::{
+    debugfs::{
+        self,
+        Debugfs, //
+    },
     event::EventIrq,
     file::File,
     fw::{
@@ -98,6 +105,10 @@ pub(crate) struct Hw<'a> {
     q2: irq::ThreadedRegistration<'a, QueueIrq>,
     #[pin]
     q3: irq::ThreadedRegistration<'a, QueueIrq>,
+    /// Removed before the recovery stops, so that it asks for no more resets.
+    _debugfs: Option<Pin<KBox<Debugfs>>>,
+    /// Stops the watchdog and the recovery once no interrupt handler can ask for a reset.
+    _stop: StopRecovery,
     /// Ends the jobs left on the queues once no interrupt handler runs any more.
     _abort: AbortJobs,
     /// The state shared with files, buffers and interrupt handlers.
@@ -124,6 +135,15 @@ impl PinnedDrop for Hw<'_> {
 }
 
 /// Ends the jobs left on the queues as aborted when dropped.
+/// Stops the watchdog and the recovery work and waits for them, when dropped.
+struct StopRecovery(Arc<Shared>);
+
+impl Drop for StopRecovery {
+    fn drop(&mut self) {
+        self.0.stop_recovery();
+    }
+}
+
 struct AbortJobs(Arc<Shared>);
 
 impl Drop for AbortJobs {
@@ -201,15 +221,20 @@ impl pci::Driver for TernDriver {
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
         let pdev: &pci::Device<Bound> = pdev;
+        // No reset may run while the device goes away.
+        this.shared.stop_recovery();
         // Before the DRM device is unplugged, which waits for running ioctls: no new jobs, and
         // waiters return now instead of at their timeout.
         this.shared.kill();
         // Stop the device, then end every job it still had. This must happen before the DRM
         // device can be released: jobs hold buffer objects, which must not outlive it.
         if let Ok(bar) = this.shared.bar.access(pdev.as_ref()) {
-            Shared::reset_device(bar);
+            this.shared.quiesce(bar);
         }
         this.shared.abort_all();
+        // The DRM device owns the shared state: break the cycle.
+        let drm = this.shared.drm.lock().take();
+        drop(drm);
     }
 }
 
@@ -299,6 +324,9 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         q2 <- unsafe { register_queue_irq(irqs.2) },
         // SAFETY: As above.
         q3 <- unsafe { register_queue_irq(irqs.3) },
+        // Without debugfs the device works; only its debugging files are missing.
+        _debugfs: debugfs::create(sh.clone()).ok(),
+        _stop: StopRecovery(sh.clone()),
         _abort: AbortJobs(sh.clone()),
         shared: sh.clone(),
         pdev: pdev_bound,
@@ -327,6 +355,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         },
     }? Error);
 
+    let drm_ref: ARef<TernDevice> = (&*drm).into();
     // SAFETY: `reg` is stored in `TernData`, which is dropped when the driver is unbound; it is
     // never forgotten.
     let reg = unsafe { drm::Registration::new(pdev.as_ref(), drm, hw, 0) }.inspect_err(
@@ -339,6 +368,9 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         },
     )?;
 
+    // For uevents; unbind takes it back.
+    *shared.drm.lock() = Some(drm_ref);
+    Shared::start_watchdog(&shared);
     Ok(TernData { shared, _reg: reg })
 }
 
@@ -434,6 +466,8 @@ impl drm::Driver for TernDriver {
         printer.print(fmt!("tern-context:\t{}\n", inner.ctx.id()));
         printer.print(fmt!("tern-jobs-submitted:\t{}\n", inner.submitted()));
         printer.print(fmt!("tern-buffers-mapped:\t{buffers}\n"));
+        printer.print(fmt!("tern-hangs:\t{}\n", inner.jobs.hangs()));
+        printer.print(fmt!("tern-banned:\t{}\n", u32::from(inner.jobs.banned())));
         printer.print(fmt!("tern-mapped-memory:\t{bytes}\n"));
     }
 }

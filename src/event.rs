@@ -26,16 +26,19 @@ use kernel::{
     },
 };
 
-use crate::shared::Shared;
+use crate::{
+    recovery::RESET_CRASH,
+    shared::Shared, //
+};
 
 /// Word of the event page holding `crash_code` (bits 31:0 of the second word).
 const EVENT_CRASH_WORD: usize = 1;
 
 /// Handler of the device event interrupt.
 ///
-/// It counts interrupts, which the probe waits for, and reacts to a firmware
-/// crash: the device then aborts the jobs in flight and ignores doorbells, so the queues are
-/// marked dead and new submissions fail with `ENODEV` until the driver is rebound.
+/// It counts interrupts, which the probe waits for, and reacts to a firmware crash: the device
+/// then aborts the jobs in flight and ignores doorbells until it is reset, which the recovery
+/// work does (`src/recovery.rs`).
 #[pin_data]
 pub(crate) struct EventIrq {
     /// The device, for messages.
@@ -86,12 +89,17 @@ impl ThreadedHandler for EventIrq {
     fn handle_threaded(&self) -> IrqReturn {
         // CAST: `crash_code` is the low half of the word.
         let crash = self.shared.events.read(EVENT_CRASH_WORD).unwrap_or(0) as u32;
-        if crash != 0 && self.crashed.xchg(1, Relaxed) == 0 {
-            dev_err!(
-                self.dev,
-                "firmware crashed (code {crash:#x}): jobs in flight aborted, device stopped until the driver is rebound\n"
-            );
-            self.shared.kill();
+        if crash != 0 {
+            // Logged once per crash: recovery zeroes the event page.
+            if self.crashed.xchg(1, Relaxed) == 0 {
+                dev_err!(
+                    self.dev,
+                    "firmware crashed (code {crash:#x}): resetting the device\n"
+                );
+            }
+            Shared::request_reset(&self.shared, RESET_CRASH);
+        } else {
+            self.crashed.store(0, Relaxed);
         }
         self.count.add(1, Relaxed);
 

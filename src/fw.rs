@@ -46,6 +46,12 @@ impl<const N: usize> FwFiles<N> {
     }
 }
 
+/// The firmware image in DMA memory, kept to boot it again after a device reset.
+pub(crate) struct FwImage {
+    /// The image.
+    pub(crate) image: Coherent<[u8]>,
+}
+
 /// What the driver knows about the running firmware.
 #[derive(Clone, Copy)]
 pub(crate) struct FwInfo {
@@ -226,8 +232,6 @@ pub(crate) fn boot(
                 "firmware {name_str} {version}: no boot event within {BOOT_TIMEOUT_MS} ms ({e:?})\n"
             )
         })?;
-    // The boot ROM has read the image.
-    drop(image);
 
     let status = bar.read32(regs::BOOT_STATUS);
     if status != regs::BOOT_STATUS_OK {
@@ -260,6 +264,8 @@ pub(crate) fn boot(
         return Err(EIO);
     }
 
+    // Kept for the reboots of recovery (`src/recovery.rs`).
+    *shared.fw.lock() = Some(FwImage { image });
     let running = bar.read32(regs::FW_VERSION);
     dev_info!(
         pdev,

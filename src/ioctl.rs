@@ -86,6 +86,8 @@ pub(crate) fn query(
     q: &mut uapi::drm_tern_query,
     _file: &DrmFile,
 ) -> Result<u32> {
+    // A wedged device answers nothing until the driver is rebound.
+    hw.shared.check_alive()?;
     // The other fields are outputs: like pads, they must come in as zero.
     let outputs = [
         q.uapi_version,
@@ -127,6 +129,8 @@ pub(crate) fn bo_create(
     c: &mut uapi::drm_tern_bo_create,
     file: &DrmFile,
 ) -> Result<u32> {
+    // A wedged device answers nothing until the driver is rebound.
+    hw.shared.check_alive()?;
     // A failed create never hands a handle back, whatever came in.
     do_bo_create(dev, hw, c, file).inspect_err(|_| c.handle = 0)
 }
@@ -180,6 +184,8 @@ pub(crate) fn bo_info(
     i: &mut uapi::drm_tern_bo_info,
     file: &DrmFile,
 ) -> Result<u32> {
+    // A wedged device answers nothing until the driver is rebound.
+    hw.shared.check_alive()?;
     // The other fields are outputs: they must come in as zero, like pads.
     if i.flags != 0 || i.size != 0 || i.va != 0 || i.mmap_offset != 0 {
         return Err(EINVAL);
@@ -314,8 +320,13 @@ pub(crate) fn submit(
         cmd = Some(bo);
     }
 
-    // Fails once the device is gone.
+    // Fails once the device is gone, and for a banned file.
     hw.shared.bar.access(hw.pdev.as_ref())?;
+    hw.shared.check_alive()?;
+    if inner.jobs.banned() {
+        return Err(EIO);
+    }
+    let program = cmd.as_ref().map(|bo| (bo.clone(), s.cmd_offset));
     let place = queue.reserve(inner.jobs.entity(queue_index))?;
     // Mapping the program's buffer (if this file has not mapped it yet) is the last step before
     // the buffers are locked; if a later step fails, the new mapping goes again.
@@ -393,6 +404,7 @@ pub(crate) fn submit(
         owner: inner.jobs.clone(),
         _ctx: inner.ctx.clone(),
         _bos: bos,
+        program,
     };
     place.commit(PendingJob::new(deps, desc, job));
     queue.schedule(&hw.shared);
@@ -427,10 +439,12 @@ fn ns_to_jiffies(ns: i64) -> Jiffies {
 /// `DRM_IOCTL_TERN_WAIT`.
 pub(crate) fn wait(
     _dev: &Dev,
-    _hw: &Hw<'_>,
+    hw: &Hw<'_>,
     w: &mut uapi::drm_tern_wait,
     file: &DrmFile,
 ) -> Result<u32> {
+    // A wedged device answers nothing until the driver is rebound.
+    hw.shared.check_alive()?;
     // CAST: 4 queues.
     if w.flags != 0
         || w.queue >= NUM_QUEUES as u32

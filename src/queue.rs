@@ -43,15 +43,25 @@ use kernel::{
         Arc,
         Mutex, //
     },
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    },
 };
 
 use crate::{
+    gem::TernBo,
     job::{
+        FileJobs,
         Job,
         JobResult, //
     },
     mem::DmaWords,
-    regs,
+    regs::{
+        self,
+        status, //
+    },
     shared::Shared,
 };
 
@@ -68,6 +78,7 @@ const RECORDS: usize = regs::COMPL_HEADER / 8;
 pub(crate) const MAX_PENDING: usize = 1024;
 
 /// What a submission writes into a descriptor.
+#[derive(Clone, Copy)]
 pub(crate) struct Descriptor {
     /// MMU context.
     pub(crate) context: u32,
@@ -183,10 +194,35 @@ struct RingJob {
     job: Job,
     /// The result of a job that was not run (a NOP descriptor took its place).
     verdict: Option<JobResult>,
+    /// What was written to the ring, to write it again after a reset.
+    desc: Descriptor,
+}
+
+/// What the watchdog saw of a queue with work when it last saw it move.
+struct Watch {
+    fence: u64,
+    progress: u64,
+    since: Instant<Monotonic>,
+}
+
+/// How a queue was stopped, for [`Queue::restart`].
+#[derive(Clone, Copy)]
+pub(crate) enum Stop {
+    /// A queue reset because ring job `guilty` made no progress: it ends with `ETIMEDOUT`; a
+    /// different job the reset aborted was innocent and runs again.
+    Hung { guilty: u64 },
+    /// A device reset: the jobs it aborted end with `EIO`.
+    Device,
 }
 
 /// Mutable state of a queue.
 struct State {
+    /// Ring sequence number of the descriptor in slot 0 since the queue was last enabled.
+    base: u64,
+    /// Set while a device reset is under way: nothing is written to the ring or retired.
+    paused: bool,
+    /// Progress last seen, for the watchdog.
+    watch: Watch,
     /// Ring slot the next descriptor goes to.
     tail: u32,
     /// Ring sequence number of the next descriptor.
@@ -195,6 +231,8 @@ struct State {
     retired: u64,
     /// The job in each ring slot, until it is retired.
     ring: KVec<Option<RingJob>>,
+    /// Ring jobs a reset stopped before they ran, in ring order, to run again.
+    held: KVec<RingJob>,
     /// The jobs waiting to run, per file.
     entities: KVec<Entity>,
     /// The entity the scheduler looks at first, for fairness.
@@ -204,6 +242,12 @@ struct State {
 impl State {
     fn ring_full(&self) -> bool {
         self.next_seqno - 1 - self.retired >= u64::from(RING_SIZE - 1)
+    }
+
+    /// The ring slot of ring sequence number `seqno`.
+    fn slot(&self, seqno: u64) -> usize {
+        // CAST: The remainder is below `RING_SIZE`.
+        (seqno.wrapping_sub(self.base) % u64::from(RING_SIZE)) as usize
     }
 }
 
@@ -217,6 +261,28 @@ pub(crate) struct Queue {
     dead: Atomic<i32>,
     #[pin]
     state: Mutex<State>,
+}
+
+/// What a coredump shows of a queue.
+pub(crate) struct QueueDump {
+    /// Completion area: `head`, `error`, `fence`, `progress`.
+    pub(crate) head: u32,
+    pub(crate) error: u32,
+    pub(crate) fence: u64,
+    pub(crate) progress: u64,
+    /// Ring jobs held for a restart.
+    pub(crate) held: u32,
+    /// Driver ring state: last ring sequence number retired and submitted.
+    pub(crate) retired: u64,
+    pub(crate) submitted: u64,
+}
+
+/// The job a queue runs: its oldest ring job.
+pub(crate) struct RunningJob {
+    pub(crate) ring_seqno: u64,
+    pub(crate) desc: Descriptor,
+    /// The buffer holding its program and the program's offset in it.
+    pub(crate) program: Option<(ARef<TernBo>, u64)>,
 }
 
 /// A place for one job in its file's entity, taken by [`Queue::reserve`].
@@ -272,6 +338,7 @@ impl Queue {
         for _ in 0..size {
             jobs.push(None, GFP_KERNEL)?;
         }
+        let held = KVec::with_capacity(size, GFP_KERNEL)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 index,
@@ -279,10 +346,18 @@ impl Queue {
                 compl,
                 dead: Atomic::new(0),
                 state <- new_mutex!(State {
+                    base: 1,
+                    paused: false,
+                    watch: Watch {
+                        fence: 0,
+                        progress: 0,
+                        since: Instant::now(),
+                    },
                     tail: 0,
                     next_seqno: 1,
                     retired: 0,
                     ring: jobs,
+                    held,
                     entities: KVec::new(),
                     next_entity: 0,
                 }),
@@ -353,8 +428,8 @@ impl Queue {
         })
     }
 
-    /// Writes the descriptor of ring job `seqno`.
-    fn write_descriptor(&self, seqno: u64, desc: &Descriptor, nop: bool) -> Result {
+    /// Writes the descriptor of ring job `seqno`, in the slot of `st`'s ring that it takes.
+    fn write_descriptor(&self, st: &State, seqno: u64, desc: &Descriptor, nop: bool) -> Result {
         let opcode = if nop || desc.cmd_len == 0 {
             regs::OP_NOP
         } else {
@@ -374,7 +449,7 @@ impl Queue {
             0,
             0,
         ];
-        let base = Self::slot(seqno) * DESC_WORDS;
+        let base = st.slot(seqno) * DESC_WORDS;
         for (i, w) in words.iter().enumerate() {
             self.ring.write(base + i, *w)?;
         }
@@ -387,7 +462,7 @@ impl Queue {
         let mut ended = KVec::new();
         {
             let mut st = self.state.lock();
-            if self.dead.load(Relaxed) != 0 {
+            if self.dead.load(Relaxed) != 0 || st.paused {
                 return;
             }
             let st = &mut *st;
@@ -416,15 +491,20 @@ impl Queue {
                     };
                     let seqno = st.next_seqno;
                     let verdict = pending.verdict();
-                    if self.write_descriptor(seqno, &pending.desc, verdict.is_some()).is_err() {
+                    if self
+                        .write_descriptor(st, seqno, &pending.desc, verdict.is_some())
+                        .is_err()
+                    {
                         // Not reached: the slot is in range.
                         let _ = ended.push((pending.job, JobResult::aborted(EIO)), GFP_KERNEL);
                         continue;
                     }
-                    if let Some(slot) = st.ring.get_mut(Self::slot(seqno)) {
+                    let at = st.slot(seqno);
+                    if let Some(slot) = st.ring.get_mut(at) {
                         *slot = Some(RingJob {
                             job: pending.job,
                             verdict,
+                            desc: pending.desc,
                         });
                     }
                     st.next_seqno = seqno + 1;
@@ -492,31 +572,46 @@ impl Queue {
     /// Returns `false` when there is none. The job and its result are handed to `done`, to be
     /// finished by the caller once it has released the lock.
     fn retire_one(&self, st: &mut State, done: &mut Option<(Job, JobResult)>) -> bool {
+        if st.paused {
+            return false;
+        }
         let fence = self.fence_value().min(st.next_seqno - 1);
         if st.retired >= fence {
             return false;
         }
         let seqno = st.retired + 1;
+        // A job the device aborted was stopped by a reset or a crash: recovery (or unbind)
+        // retires it with the error that says why, so it waits here.
+        if self.record_status(st, seqno) == status::ABORTED {
+            return false;
+        }
         st.retired = seqno;
-        let slot = Self::slot(seqno);
-        if let Some(rj) = st.ring.get_mut(slot).and_then(Option::take) {
-            let base = RECORDS + slot * RECORD_WORDS;
-            let word = |i| self.compl.read(base + i).unwrap_or(0);
-            let (code_info, fault_va, duration) = (word(1), word(2), word(3));
-            // CAST: The two 32-bit halves of the status word.
-            let (code, info) = (code_info as u32, (code_info >> 32) as u32);
-            let result = rj
-                .verdict
-                .unwrap_or_else(|| JobResult::from_record(code, info, fault_va, duration));
+        if let Some((rj, _code, result)) = self.take_completed(st, seqno) {
             *done = Some((rj.job, result));
         }
         true
     }
 
-    /// The ring slot of ring sequence number `seqno`.
-    fn slot(seqno: u64) -> usize {
-        // CAST: The remainder is below `RING_SIZE`.
-        ((seqno - 1) % u64::from(RING_SIZE)) as usize
+    /// The status code in the completion record of ring job `seqno`.
+    fn record_status(&self, st: &State, seqno: u64) -> u32 {
+        let base = RECORDS + st.slot(seqno) * RECORD_WORDS;
+        // CAST: The status is the low half of the word.
+        self.compl.read(base + 1).unwrap_or(0) as u32
+    }
+
+    /// Takes completed ring job `seqno` with its record's status code and its result.
+    fn take_completed(&self, st: &mut State, seqno: u64) -> Option<(RingJob, u32, JobResult)> {
+        let slot = st.slot(seqno);
+        let rj = st.ring.get_mut(slot).and_then(Option::take)?;
+        let base = RECORDS + slot * RECORD_WORDS;
+        let word = |i| self.compl.read(base + i).unwrap_or(0);
+        let (code_info, fault_va, duration) = (word(1), word(2), word(3));
+        // CAST: The two 32-bit halves of the status word.
+        let (code, info) = (code_info as u32, (code_info >> 32) as u32);
+        let result = rj
+            .verdict
+            .unwrap_or_else(|| JobResult::from_record(code, info, fault_va, duration));
+        Some((rj, code, result))
     }
 
     /// Retires completed jobs, signalling their fences, then lets waiting jobs onto the freed
@@ -545,6 +640,220 @@ impl Queue {
         }
     }
 
+    /// Whether the queue has jobs on its ring and neither its fence nor its progress count
+    /// (`docs/hardware.md` 5.5) moved for `timeout`: then the job it runs is stuck.
+    pub(crate) fn stalled(&self, timeout: Delta) -> bool {
+        let mut st = self.state.lock();
+        let fence = self.compl.read(0).unwrap_or(0);
+        let progress = self.compl.read(regs::COMPL_PROGRESS_WORD).unwrap_or(0);
+        let busy = st.retired < st.next_seqno - 1 && !st.paused && self.dead.load(Relaxed) == 0;
+        let w = &mut st.watch;
+        if !busy || fence != w.fence || progress != w.progress {
+            *w = Watch {
+                fence,
+                progress,
+                since: Instant::now(),
+            };
+            return false;
+        }
+        w.since.elapsed() >= timeout
+    }
+
+    /// Resets the queue, whose oldest ring job (the one it runs) made no progress, and starts it
+    /// again with the jobs behind that one (`docs/hardware.md` 10.2). The stuck job ends as
+    /// aborted with `ETIMEDOUT`; its file's jobs record is returned, to be blamed. Fails if the
+    /// device did not stop or restart the queue: then only a device reset helps, and the jobs
+    /// that did not run are kept for it.
+    pub(crate) fn reset_hung(&self, shared: &Arc<Shared>) -> Result<Option<Arc<FileJobs>>> {
+        let mut ended = KVec::with_capacity(RING_SIZE as usize, GFP_KERNEL)?;
+        let guilty = {
+            let mut st = self.state.lock();
+            if self.dead.load(Relaxed) != 0 || st.paused {
+                return Ok(None);
+            }
+            let head = st.retired + 1;
+            if head > st.next_seqno - 1 {
+                return Ok(None);
+            }
+            let stopped = {
+                let bar = shared.bar.try_access().ok_or(ENODEV)?;
+                let q = self.index;
+                bar.try_write32(regs::Q_CTRL_RESET, regs::queue_reg(q, regs::Q_CTRL))?;
+                // The read returns once the queue has stopped and written its record.
+                bar.try_read32(regs::queue_reg(q, regs::Q_STATUS))? & regs::Q_STATUS_ENABLED == 0
+            };
+            if !stopped {
+                return Err(EIO);
+            }
+            let guilty = self.collect(&mut st, Stop::Hung { guilty: head }, &mut ended);
+            let restarted = self.restart_locked(&mut st, shared);
+            if restarted.is_err() {
+                st.paused = true;
+            }
+            drop(st);
+            for (job, result) in ended.drain_all() {
+                self.finish(job, result);
+            }
+            restarted?;
+            guilty
+        };
+        self.schedule(shared);
+        Ok(guilty)
+    }
+
+    /// Stops writing to the ring and retiring, for a device reset.
+    pub(crate) fn pause(&self) {
+        self.state.lock().paused = true;
+    }
+
+    /// After a device reset: ends the jobs it aborted with `EIO` and keeps those that did not
+    /// run for [`Queue::restart`].
+    pub(crate) fn collect_after_device_reset(&self) -> Result {
+        let mut ended = KVec::with_capacity(RING_SIZE as usize, GFP_KERNEL)?;
+        {
+            let mut st = self.state.lock();
+            self.collect(&mut st, Stop::Device, &mut ended);
+        }
+        for (job, result) in ended.drain_all() {
+            self.finish(job, result);
+        }
+        Ok(())
+    }
+
+    /// Enables the queue again after a device reset, runs the jobs a reset kept, then the
+    /// waiting ones.
+    pub(crate) fn restart(&self, shared: &Arc<Shared>) -> Result {
+        {
+            let mut st = self.state.lock();
+            self.restart_locked(&mut st, shared)?;
+        }
+        self.schedule(shared);
+        Ok(())
+    }
+
+    /// Retires what the device completed after it stopped the queue (`stop` says how), and
+    /// moves the ring jobs that did not run to `held`. `ended` must have room for a ring's jobs.
+    /// Returns the file of the guilty job.
+    fn collect(
+        &self,
+        st: &mut State,
+        stop: Stop,
+        ended: &mut KVec<(Job, JobResult)>,
+    ) -> Option<Arc<FileJobs>> {
+        let fence = self.fence_value().min(st.next_seqno - 1);
+        let mut guilty_file = None;
+        while st.retired < st.next_seqno - 1 {
+            let seqno = st.retired + 1;
+            st.retired = seqno;
+            let taken = if seqno <= fence {
+                self.take_completed(st, seqno).map(|(rj, code, result)| (rj, Some((code, result))))
+            } else {
+                let at = st.slot(seqno);
+                st.ring.get_mut(at).and_then(Option::take).map(|rj| (rj, None))
+            };
+            let Some((rj, record)) = taken else {
+                continue;
+            };
+            let end = match (record, stop) {
+                // Not run: it runs after the restart.
+                (None, _) => None,
+                (Some((code, _)), Stop::Hung { guilty }) if code == status::ABORTED => {
+                    if seqno == guilty && rj.verdict.is_none() {
+                        guilty_file = Some(rj.job.owner.clone());
+                        Some(JobResult::aborted(ETIMEDOUT))
+                    } else {
+                        // Started just before the reset and aborted by it: innocent.
+                        None
+                    }
+                }
+                (Some((code, _)), Stop::Device) if code == status::ABORTED => {
+                    Some(rj.verdict.unwrap_or(JobResult::aborted(EIO)))
+                }
+                (Some((_, result)), _) => Some(result),
+            };
+            let pushed = match end {
+                Some(result) => ended.push_within_capacity((rj.job, result)).map_err(|e| e.0 .0),
+                None => st.held.push_within_capacity(rj).map_err(|e| e.0.job),
+            };
+            // Not reached: both have room for a ring.
+            if let Err(job) = pushed {
+                drop(job);
+            }
+        }
+        guilty_file
+    }
+
+    /// Enables the queue and writes the held jobs to the ring from slot 0.
+    fn restart_locked(&self, st: &mut State, shared: &Arc<Shared>) -> Result {
+        if self.dead.load(Relaxed) != 0 {
+            return Err(ENODEV);
+        }
+        {
+            let bar = shared.bar.try_access().ok_or(ENODEV)?;
+            self.enable(&bar)?;
+        }
+        let held = core::mem::replace(
+            &mut st.held,
+            KVec::with_capacity(RING_SIZE as usize, GFP_KERNEL)?,
+        );
+        // The device starts at slot 0 with fence 0, below every ring sequence number retired.
+        st.base = st.next_seqno;
+        st.tail = 0;
+        st.paused = false;
+        for rj in held {
+            let seqno = st.next_seqno;
+            // Not reached: the slot is in range.
+            let _ = self.write_descriptor(st, seqno, &rj.desc, rj.verdict.is_some());
+            let at = st.slot(seqno);
+            if let Some(slot) = st.ring.get_mut(at) {
+                *slot = Some(rj);
+            }
+            st.next_seqno = seqno + 1;
+            st.tail = (st.tail + 1) % RING_SIZE;
+        }
+        st.watch.since = Instant::now();
+        if st.tail != 0 {
+            dma_mb(Write);
+            if let Some(bar) = shared.bar.try_access() {
+                let _ = bar.try_write32(st.tail, regs::DOORBELL_BASE + 4 * self.index);
+            }
+        }
+        Ok(())
+    }
+
+    /// The queue's state, for a coredump.
+    pub(crate) fn dump(&self) -> QueueDump {
+        let st = self.state.lock();
+        let word = |i| self.compl.read(i).unwrap_or(0);
+        let head_error = word(1);
+        QueueDump {
+            // CAST: The two 32-bit halves of the word.
+            head: head_error as u32,
+            error: (head_error >> 32) as u32,
+            fence: word(0),
+            progress: word(regs::COMPL_PROGRESS_WORD),
+            // CAST: At most a ring of jobs.
+            held: st.held.len() as u32,
+            retired: st.retired,
+            submitted: st.next_seqno - 1,
+        }
+    }
+
+    /// The job the queue runs, if it has one on its ring.
+    pub(crate) fn running_job(&self) -> Option<RunningJob> {
+        let st = self.state.lock();
+        let seqno = st.retired + 1;
+        if seqno > st.next_seqno - 1 {
+            return None;
+        }
+        let rj = st.ring.get(st.slot(seqno))?.as_ref()?;
+        Some(RunningJob {
+            ring_seqno: seqno,
+            desc: rj.desc,
+            program: rj.job.program.clone(),
+        })
+    }
+
     /// Marks the queue dead: nothing is written to the ring any more.
     pub(crate) fn kill(&self) {
         let _guard = self.state.lock();
@@ -552,18 +861,42 @@ impl Queue {
     }
 
     /// Retires what completed and ends every other job with `err`, ring jobs first, then the
-    /// waiting ones of each file in order; the device must be stopped.
+    /// waiting ones of each file in order; the device must be stopped. A job the device
+    /// aborted when it was stopped ends with `err` too.
     pub(crate) fn abort_all(&self, err: Error) {
-        self.retire_completed();
+        loop {
+            let done = {
+                let mut st = self.state.lock();
+                let fence = self.fence_value().min(st.next_seqno - 1);
+                if st.retired >= fence {
+                    break;
+                }
+                let seqno = st.retired + 1;
+                st.retired = seqno;
+                self.take_completed(&mut st, seqno).map(|(rj, code, result)| {
+                    let stopped = code == status::ABORTED && rj.verdict.is_none();
+                    (rj.job, if stopped { JobResult::aborted(err) } else { result })
+                })
+            };
+            if let Some((job, result)) = done {
+                self.finish(job, result);
+            }
+        }
         loop {
             let job = {
                 let mut st = self.state.lock();
                 if st.retired < st.next_seqno - 1 {
                     let seqno = st.retired + 1;
                     st.retired = seqno;
-                    match st.ring.get_mut(Self::slot(seqno)).and_then(Option::take) {
+                    let at = st.slot(seqno);
+                    match st.ring.get_mut(at).and_then(Option::take) {
                         Some(rj) => rj.job,
                         None => continue,
+                    }
+                } else if !st.held.is_empty() {
+                    match st.held.remove(0) {
+                        Ok(rj) => rj.job,
+                        Err(_) => continue,
                     }
                 } else {
                     let next = st

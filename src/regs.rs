@@ -71,6 +71,22 @@ pub(crate) const Q_COMPL_HI: usize = 0x10;
 pub(crate) const Q_CTRL: usize = 0x14;
 /// Queue register: status, [`Q_STATUS_ENABLED`].
 pub(crate) const Q_STATUS: usize = 0x18;
+/// Queue register: arbitration priority (0 low, 1 normal, 2 high).
+pub(crate) const Q_PRIORITY: usize = 0x1c;
+/// [`Q_CTRL`] bit: reset the queue; a register read after it returns once it has stopped.
+pub(crate) const Q_CTRL_RESET: u32 = 2;
+/// Word of the completion area holding the queue's progress count.
+pub(crate) const COMPL_PROGRESS_WORD: usize = 2;
+/// Word of the event page holding `crash_code` (low half) and `event_count` (high half).
+pub(crate) const EVENT_CRASH_COUNT_WORD: usize = 1;
+/// Byte offset of `log_bytes` in the event page (the high half of word 3).
+pub(crate) const EVENT_LOG_BYTES: usize = 0x1c;
+/// Byte offset of the firmware log ring in the event page.
+pub(crate) const EVENT_LOG: usize = 0x100;
+/// Size of the firmware log ring.
+pub(crate) const EVENT_LOG_LEN: usize = 0xf00;
+/// [`DEV_STATUS`] bit: the firmware crashed.
+pub(crate) const DEV_STATUS_HALTED: u32 = 1 << 2;
 /// Doorbell of queue `q`: `DOORBELL_BASE + 4 * q`.
 pub(crate) const DOORBELL_BASE: usize = 0x1000;
 

@@ -27,8 +27,11 @@ use kernel::{
     },
     workqueue::{
         self,
+        impl_has_delayed_work,
         impl_has_work,
+        new_delayed_work,
         new_work,
+        DelayedWork,
         Work,
         WorkItem, //
     },
@@ -41,7 +44,11 @@ use kernel::{
 };
 
 use crate::{
-    driver::Bar0,
+    driver::{
+        Bar0,
+        TernDevice, //
+    },
+    fw::FwImage,
     mem::DmaWords,
     queue::Queue,
     regs::{
@@ -101,7 +108,39 @@ pub(crate) struct Shared {
     /// Runs the schedulers when a fence that a job waits for signals.
     #[pin]
     work: Work<Shared>,
+    /// Resets what [`Shared::reset_request`] asks for (`src/recovery.rs`).
+    #[pin]
+    pub(crate) recover: Work<Shared, 1>,
+    /// Looks for queues that make no progress, every quarter of the timeout.
+    #[pin]
+    pub(crate) watchdog: DelayedWork<Shared, 2>,
+    /// Resets asked for: bit q for queue q, [`RESET_DEVICE`] for the whole device.
+    pub(crate) reset_request: Atomic<u32>,
+    /// Set once the device could not be brought back: every ioctl fails with `ENODEV`.
+    pub(crate) wedged: Atomic<i32>,
+    /// Set at unbind: the watchdog and recovery stop.
+    pub(crate) stopping: Atomic<i32>,
+    /// Time without progress after which a job is stopped, in milliseconds.
+    pub(crate) timeout_ms: Atomic<u32>,
+    /// Queue resets and device resets done.
+    pub(crate) queue_resets: Atomic<u64>,
+    /// Device resets done.
+    pub(crate) device_resets: Atomic<u64>,
+    /// Incremented by every device reset: translations from before are gone.
+    pub(crate) reset_gen: Atomic<u32>,
+    /// Set once unbind has reset the device for good: it runs nothing, so every invalidation
+    /// is complete at once.
+    quiesced: Atomic<i32>,
+    /// The DRM device, for uevents; taken at unbind (it owns this structure).
+    #[pin]
+    pub(crate) drm: Mutex<Option<ARef<TernDevice>>>,
+    /// The firmware image, kept in DMA memory to boot it again after a device reset.
+    #[pin]
+    pub(crate) fw: Mutex<Option<FwImage>>,
 }
+
+/// [`Shared::reset_request`] bit asking for a device reset.
+pub(crate) const RESET_DEVICE: u32 = 1 << 8;
 
 impl Shared {
     /// Allocates the memory shared with the device.
@@ -126,6 +165,18 @@ impl Shared {
                 inval_issued <- new_mutex!(0),
                 queues,
                 work <- new_work!("tern-schedule"),
+                recover <- new_work!("tern-recover"),
+                watchdog <- new_delayed_work!("tern-watchdog"),
+                reset_request: Atomic::new(0),
+                wedged: Atomic::new(0),
+                stopping: Atomic::new(0),
+                timeout_ms: Atomic::new(crate::recovery::default_timeout_ms()),
+                queue_resets: Atomic::new(0),
+                device_resets: Atomic::new(0),
+                reset_gen: Atomic::new(0),
+                quiesced: Atomic::new(0),
+                drm <- new_mutex!(None),
+                fw <- new_mutex!(None),
             }? Error),
             GFP_KERNEL,
         )
@@ -133,6 +184,12 @@ impl Shared {
 
     /// Points the device at the event page and the context table.
     pub(crate) fn program_memory(&self, bar: &Bar0<'_>) {
+        let mut issued = self.inval_issued.lock();
+        self.program_memory_locked(bar, &mut issued);
+    }
+
+    /// [`Shared::program_memory`] with the invalidation counter held by the caller.
+    pub(crate) fn program_memory_locked(&self, bar: &Bar0<'_>, issued: &mut u32) {
         let events = self.events.dma_address();
         let table = self.ctx_table.dma_address();
         // CAST: Register halves of 64-bit addresses; the context count is 4096.
@@ -142,7 +199,13 @@ impl Shared {
         bar.write32((table >> 32) as u32, regs::CTX_TABLE_HI);
         bar.write32(NUM_CONTEXTS as u32, regs::CTX_COUNT);
         // The device counts completed invalidations from 0 again after a reset.
-        *self.inval_issued.lock() = 0;
+        *issued = 0;
+    }
+
+    /// Holds the invalidation counter, so that no invalidation is issued meanwhile (a device
+    /// reset restarts the device's count).
+    pub(crate) fn lock_invalidations(&self) -> kernel::sync::MutexGuard<'_, u32> {
+        self.inval_issued.lock()
     }
 
     /// Resets the device and waits until the reset has completed: when this returns, the device
@@ -151,6 +214,26 @@ impl Shared {
         bar.write32(regs::RESET_MAGIC, regs::RESET);
         // A read after the RESET write returns once the reset is complete.
         let _ = bar.read32(regs::DEV_STATUS);
+    }
+
+    /// Resets the device for good at unbind: from then on it uses no translation, and waiters
+    /// for invalidations are done.
+    pub(crate) fn quiesce(&self, bar: &Bar0<'_>) {
+        let _issued = self.inval_issued.lock();
+        Self::reset_device(bar);
+        self.quiesced.store(1, Relaxed);
+        self.reset_gen.add(1, Relaxed);
+    }
+
+    /// [`Shared::quiesce`] without proof that the device is bound: reset if it still is.
+    pub(crate) fn quiesce_now(&self) {
+        // The lock is a mutex: taken before the BAR's RCU read-side section.
+        let _issued = self.inval_issued.lock();
+        if let Some(bar) = self.bar.try_access() {
+            Self::reset_device(&bar);
+        }
+        self.quiesced.store(1, Relaxed);
+        self.reset_gen.add(1, Relaxed);
     }
 
     /// Reserves a context id.
@@ -182,14 +265,17 @@ impl Shared {
     /// the device does not complete it in time: then nothing the old translations reached may be
     /// freed.
     pub(crate) fn invalidate(&self, id: u32) -> Result {
-        let ticket = {
+        let (ticket, gen) = {
             let mut issued = self.inval_issued.lock();
+            if self.quiesced.load(Relaxed) != 0 {
+                return Ok(());
+            }
             let Some(bar) = self.bar.try_access() else {
                 return Ok(());
             };
             *issued = issued.wrapping_add(1);
             bar.write32(id, regs::CTX_INVALIDATE);
-            *issued
+            (*issued, self.reset_gen.load(Relaxed))
         };
         let start = Instant::<Monotonic>::now();
         loop {
@@ -197,6 +283,10 @@ impl Shared {
             let done = self.events.read(EVENT_INVAL_WORD).unwrap_or(0) as u32;
             // CAST: A wrapping comparison of counters less than 2^31 apart.
             if done.wrapping_sub(ticket) as i32 >= 0 || self.bar.try_access().is_none() {
+                return Ok(());
+            }
+            // A device reset dropped every translation (and restarted the count).
+            if self.reset_gen.load(Relaxed) != gen {
                 return Ok(());
             }
             if start.elapsed() > Delta::from_millis(INVAL_TIMEOUT_MS) {
@@ -253,12 +343,17 @@ impl Shared {
     /// Kicks the scheduler of every queue from a context that may not sleep.
     pub(crate) fn kick(this: &Arc<Self>) {
         // Already queued: the scheduler runs anyway.
-        let _ = workqueue::system().enqueue(this.clone());
+        let _ = workqueue::system().enqueue::<_, 0>(this.clone());
     }
 }
 
 impl_has_work! {
     impl HasWork<Self> for Shared { self.work }
+    impl HasWork<Self, 1> for Shared { self.recover }
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self, 2> for Shared { self.watchdog }
 }
 
 impl WorkItem for Shared {

@@ -4,6 +4,8 @@
 //!
 //! A DRM compute-accelerator driver (`/dev/accel/accelN`) for the TERN PCI accelerator.
 
+mod coredump;
+mod debugfs;
 mod driver;
 mod event;
 mod file;
@@ -14,6 +16,7 @@ mod job;
 mod mem;
 mod mmu;
 mod queue;
+mod recovery;
 mod regs;
 mod shared;
 mod uapi;
@@ -25,6 +28,12 @@ kernel::module_pci_driver! {
     authors: ["TERN developers"],
     description: "TERN processing accelerator",
     license: "GPL",
+    params: {
+        timeout_ms: u32 {
+            default: 2000,
+            description: "Milliseconds a job may run without progress before it is stopped (default 2000)",
+        },
+    },
 }
 
 kernel::module_firmware!(fw::FwFiles);

@@ -219,14 +219,21 @@ struct drm_tern_sync {
  *
  * The job's fence signals when it finishes, with an error unless it completed:
  * -EFAULT (DRM_TERN_JOB_MMU_FAULT), -EILSEQ (DRM_TERN_JOB_ILLEGAL), -ETIME
- * (DRM_TERN_JOB_WATCHDOG), -ECANCELED (DRM_TERN_JOB_ABORTED, or cancelled by closing the
- * file), -ENODEV (the device went away). A job whose dependency signalled with an error does
- * not run: it ends as DRM_TERN_JOB_SKIPPED and its fence carries the dependency's error.
+ * (DRM_TERN_JOB_WATCHDOG), -ECANCELED (cancelled by closing the file), -ETIMEDOUT (it made no
+ * progress for the driver's timeout and was stopped by a queue reset), -EIO (it was running
+ * when the firmware crashed; the device was reset), -ENODEV (the device went away). The
+ * errno is also DRM_TERN_JOB_ABORTED's info. A job whose dependency signalled with an error
+ * does not run: it ends as DRM_TERN_JOB_SKIPPED and its fence carries the dependency's error.
+ * Jobs that had not started when their queue or the device was reset run afterwards.
+ *
+ * A file is banned after 3 of its jobs were stopped for making no progress, or after 64 of
+ * its jobs in a row ended with an MMU fault: its SUBMITs then fail with -EIO.
  *
  * Errors: -EINVAL for a bad value, -ENOENT for an unknown buffer or syncobj handle, -EFAULT
  * for an unreadable array, -EBUSY when 1024 jobs of this file already wait to run on @queue,
  * -EMFILE when no descriptor is free for @out_fence_fd, -EINTR/-ERESTARTSYS when a signal
- * interrupts the locking of the buffers, -ENODEV when the device is gone. On error nothing is
+ * interrupts the locking of the buffers, -EIO when the file is banned, -ENODEV when the
+ * device is gone or wedged (every ioctl fails so until the driver is rebound). On error nothing is
  * queued, no syncobj changes and no descriptor is created.
  */
 struct drm_tern_submit {
@@ -259,8 +266,9 @@ struct drm_tern_submit {
 /** DRM_TERN_JOB_WATCHDOG - ran out of its instruction budget. */
 #define DRM_TERN_JOB_WATCHDOG 4
 /**
- * DRM_TERN_JOB_ABORTED - stopped by a device reset or recovery, or cancelled before it ran
- * (@info is the errno: ECANCELED, ENODEV); it may be submitted again.
+ * DRM_TERN_JOB_ABORTED - stopped by a reset or cancelled before it ran (@info is the errno:
+ * ETIMEDOUT made no progress, EIO running at a firmware crash, ECANCELED cancelled, ENODEV
+ * the device went away); it may be submitted again.
  */
 #define DRM_TERN_JOB_ABORTED 5
 /** DRM_TERN_JOB_SKIPPED - not run: a dependency failed; @info is its errno (positive). */
