@@ -63,6 +63,11 @@ enum Cmd {
         /// Columns of A, rows of B.
         k: usize,
     },
+    /// Decode a device coredump (from /sys/class/devcoredump/devcdN/data, or a saved copy).
+    Coredump {
+        /// The dump.
+        file: PathBuf,
+    },
     /// Measure job latency and throughput.
     Bench {
         /// Jobs per measurement.
@@ -123,6 +128,22 @@ fn info(dev: &tern::Device) -> Result<()> {
         q.max_cmd_len >> 10,
         q.max_submit_bos
     );
+    Ok(())
+}
+
+/// Prints a decoded coredump, with the hung job's program disassembled.
+fn coredump(file: &PathBuf) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let dump = tern::coredump::Coredump::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    print!("{}", dump.report());
+    if let Some((va, prog)) = &dump.program {
+        println!("\nprogram at {va:#x}, disassembled:");
+        match tern_asm::disassemble(prog) {
+            Ok(t) => print!("{t}"),
+            Err(e) => println!("  (cannot disassemble: {e})"),
+        }
+    }
     Ok(())
 }
 
@@ -220,6 +241,7 @@ fn main() -> ExitCode {
             .with_context(|| format!("cannot read {}", binary.display()))
             .and_then(|b| tern_asm::disassemble(&b).map_err(Into::into))
             .map(|t| print!("{t}")),
+        Cmd::Coredump { file } => coredump(file),
         Cmd::Run(a) => run(&cli, a),
         Cmd::Gemm { m, n, k } => open(&cli)
             .map_err(Into::into)

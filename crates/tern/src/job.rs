@@ -31,7 +31,8 @@ pub enum JobStatus {
     Watchdog,
     /// Stopped by a reset, or cancelled before it ran; may be submitted again.
     Aborted {
-        /// Why (an errno: ECANCELED, ENODEV).
+        /// Why (an errno): ETIMEDOUT it made no progress and its queue was reset, EIO it ran
+        /// when the firmware crashed, ECANCELED cancelled, ENODEV the device went away.
         errno: u32,
     },
     /// Not run: a job or fence it depended on failed.

@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 
 mod buffer;
+pub mod coredump;
 mod device;
 mod error;
 #[allow(unsafe_code)]
