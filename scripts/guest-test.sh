@@ -83,6 +83,9 @@ BAD='WARNING:|BUG:|kernel BUG|Oops|general protection fault|KASAN:|KFENCE:|UBSAN
 BENIGN='DMA-API: preallocated [0-9]+ debug entries|DMA-API: debugging enabled by kernel config'
 if [ -f "$R/dmesg.txt" ]; then
 	[ $judge_only = 1 ] || cp "$R/dmesg.txt" "$TERN_CACHE/last-guest-dmesg.txt"
+	for f in kmemleak.txt module-text; do
+		[ $judge_only = 1 ] || [ ! -f "$R/$f" ] || cp "$R/$f" "$TERN_CACHE/last-guest-$f"
+	done
 	# Reports printed before the run's first line (the kernel's own boot, before any TERN code
 	# was loaded) cannot come from the driver: they are shown, not counted.
 	marker=$(grep -n 'tern-test: loading the module' "$R/dmesg.txt" | head -1 | cut -d: -f1)

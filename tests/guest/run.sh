@@ -36,7 +36,11 @@ if ! insmod "$KO" 2>"$OUT/insmod.err"; then
 fi
 wait_node
 result module_load $? "$(ls /dev/accel 2>&1 | tr '\n' ' ')"
+# Where the module's code was, to name the frames of a report made after it is unloaded.
+cat /sys/module/tern/sections/.text >"$OUT/module-text" 2>/dev/null
 
+# Fault injection reaches the device model through request files in the run directory.
+export TERN_CONTROL_DIR=$OUT/control
 n=0
 for t in "$@"; do
 	n=$((n + 1))
@@ -154,7 +158,9 @@ if [ -w $KML ]; then
 	cat $KML >"$OUT/kmemleak.txt"
 	total=$(grep -c 'unreferenced object' "$OUT/kmemleak.txt")
 	ours=$(awk '/unreferenced object/ {n += f; f = 0} /tern|drm_/ {f = 1} /^ +0xffffffff[0-9a-f]+$/ {f = 1} END {print n + f}' "$OUT/kmemleak.txt")
-	result no_leaks $((ours != 0)) "kmemleak: $ours reports involve tern or DRM, $total in all"
+	first=
+	[ "$ours" != 0 ] && first=$(grep -A24 -m1 'unreferenced object' "$OUT/kmemleak.txt" | grep -vE '^ +[0-9a-f]{2} ' | head -18 | tr -s ' ' | tr '\n' '|')
+	result no_leaks $((ours != 0)) "kmemleak: $ours reports involve tern or DRM, $total in all" ${first:+"first: $first"}
 else
 	result no_leaks 1 "kmemleak is not available in this kernel"
 fi

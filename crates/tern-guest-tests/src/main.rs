@@ -15,6 +15,7 @@ mod node;
 mod pci;
 mod query;
 mod raw;
+mod recovery;
 mod sync;
 
 /// Every guest test, in run order: the driver-independent ones first.
@@ -114,6 +115,38 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
     (
         "wait_deadline_survives_signals",
         sync::wait_deadline_survives_signals,
+    ),
+    (
+        "recovery_hung_job_is_stopped_and_the_queue_goes_on",
+        recovery::hung_job_is_stopped_and_the_queue_goes_on,
+    ),
+    (
+        "recovery_long_job_that_progresses_is_not_stopped",
+        recovery::long_job_that_progresses_is_not_stopped,
+    ),
+    (
+        "recovery_firmware_crash_resets_the_device",
+        recovery::firmware_crash_resets_the_device,
+    ),
+    (
+        "recovery_failed_reboot_is_retried",
+        recovery::failed_reboot_during_recovery_is_retried,
+    ),
+    (
+        "recovery_mmu_fault_storm_bans_only_its_file",
+        recovery::mmu_fault_storm_bans_only_its_file,
+    ),
+    (
+        "recovery_resets_while_other_processes_submit",
+        recovery::resets_while_other_processes_submit,
+    ),
+    (
+        "recovery_removal_with_jobs_in_flight",
+        recovery::removal_with_jobs_in_flight,
+    ),
+    (
+        "recovery_unrecoverable_device_is_wedged_until_rebind",
+        recovery::unrecoverable_device_is_wedged_until_rebind,
     ),
     ("many_files_open", lifetime::many_files_open),
     (
