@@ -46,6 +46,7 @@ use crate::{
         DRM_IOCTL_TERN_BO_INFO,
         DRM_IOCTL_TERN_QUERY,
         DRM_IOCTL_TERN_SUBMIT,
+        DRM_IOCTL_TERN_SET_PRIORITY,
         DRM_IOCTL_TERN_WAIT, //
     },
 };
@@ -446,6 +447,7 @@ impl drm::Driver for TernDriver {
         (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, ioctl::bo_info),
         (TERN_SUBMIT, uapi::drm_tern_submit, 0, ioctl::submit),
         (TERN_WAIT, uapi::drm_tern_wait, 0, ioctl::wait),
+        (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, ioctl::set_priority),
     }
 
     fn show_fdinfo(
@@ -466,6 +468,7 @@ impl drm::Driver for TernDriver {
         printer.print(fmt!("tern-context:\t{}\n", inner.ctx.id()));
         printer.print(fmt!("tern-jobs-submitted:\t{}\n", inner.submitted()));
         printer.print(fmt!("tern-buffers-mapped:\t{buffers}\n"));
+        printer.print(fmt!("tern-priority:\t{}\n", inner.priority()));
         printer.print(fmt!("tern-hangs:\t{}\n", inner.jobs.hangs()));
         printer.print(fmt!("tern-banned:\t{}\n", u32::from(inner.jobs.banned())));
         printer.print(fmt!("tern-mapped-memory:\t{bytes}\n"));

@@ -22,6 +22,7 @@ use crate::{
     job::FileJobs,
     regs::NUM_QUEUES,
     shared::Shared,
+    uapi,
     vm::Context,
 };
 
@@ -33,6 +34,8 @@ pub(crate) struct File {
     pub(crate) jobs: Arc<FileJobs>,
     /// Jobs submitted so far.
     submitted: Atomic<u64>,
+    /// `DRM_TERN_PRIORITY_*` of the jobs it submits.
+    priority: Atomic<u32>,
     /// The device state, to cancel the file's jobs when it closes.
     shared: Arc<Shared>,
 }
@@ -58,6 +61,16 @@ impl File {
     pub(crate) fn submitted(&self) -> u64 {
         self.submitted.load(Relaxed)
     }
+
+    /// The priority of the jobs it submits.
+    pub(crate) fn priority(&self) -> u32 {
+        self.priority.load(Relaxed)
+    }
+
+    /// Sets the priority of the jobs it submits from now on.
+    pub(crate) fn set_priority(&self, priority: u32) {
+        self.priority.store(priority, Relaxed);
+    }
 }
 
 impl drm::file::DriverFile for File {
@@ -70,6 +83,7 @@ impl drm::file::DriverFile for File {
             ctx: Context::new(shared.clone(), jobs.clone())?,
             jobs,
             submitted: Atomic::new(0),
+            priority: Atomic::new(uapi::DRM_TERN_PRIORITY_NORMAL),
             shared,
         };
         Ok(KBox::new(file, GFP_KERNEL)?.into())

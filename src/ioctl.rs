@@ -6,6 +6,10 @@
 //! header documents for each bad input. Output fields must come in as zero, like pads (-EINVAL).
 
 use kernel::{
+    cred::{
+        self,
+        Capability, //
+    },
     dma_fence::Fence,
     dma_resv::{
         DmaResv,
@@ -307,6 +311,7 @@ pub(crate) fn submit(
         cmd_va: 0,
         cmd_len: s.cmd_len,
         budget: s.budget,
+        priority: inner.priority(),
     };
     let mut cmd = None;
     if s.cmd_handle != 0 || s.cmd_len != 0 {
@@ -479,4 +484,23 @@ pub(crate) fn wait(
         // The result is stored before the fence signals.
         _ => Err(ENODEV),
     }
+}
+
+/// `DRM_IOCTL_TERN_SET_PRIORITY`: the priority of the file's jobs from now on.
+pub(crate) fn set_priority(
+    _dev: &Dev,
+    hw: &Hw<'_>,
+    p: &mut uapi::drm_tern_set_priority,
+    file: &DrmFile,
+) -> Result<u32> {
+    hw.shared.check_alive()?;
+    if p.pad != 0 || p.priority > uapi::DRM_TERN_PRIORITY_HIGH {
+        return Err(EINVAL);
+    }
+    // As other DRM drivers do: only a task that may raise CPU priorities gets high priority.
+    if p.priority == uapi::DRM_TERN_PRIORITY_HIGH && !cred::capable(Capability::SYS_NICE) {
+        return Err(EPERM);
+    }
+    file.inner().set_priority(p.priority);
+    Ok(0)
 }

@@ -63,6 +63,7 @@ use crate::{
         status, //
     },
     shared::Shared,
+    uapi,
 };
 
 /// Descriptors per ring.
@@ -88,6 +89,8 @@ pub(crate) struct Descriptor {
     pub(crate) cmd_len: u32,
     /// Instruction budget.
     pub(crate) budget: u32,
+    /// `DRM_TERN_PRIORITY_*` of the job (the device's `PRIORITY` values are the same).
+    pub(crate) priority: u32,
 }
 
 /// Kicks the scheduler when a fence a job waits for signals.
@@ -219,6 +222,10 @@ pub(crate) enum Stop {
 struct State {
     /// Ring sequence number of the descriptor in slot 0 since the queue was last enabled.
     base: u64,
+    /// Jobs on the ring per priority.
+    on_ring: [u32; 3],
+    /// The queue's `PRIORITY` register as last written.
+    hw_priority: u32,
     /// Set while a device reset is under way: nothing is written to the ring or retired.
     paused: bool,
     /// Progress last seen, for the watchdog.
@@ -242,6 +249,23 @@ struct State {
 impl State {
     fn ring_full(&self) -> bool {
         self.next_seqno - 1 - self.retired >= u64::from(RING_SIZE - 1)
+    }
+
+    /// Counts a job of `priority` going onto the ring (`add`) or leaving it.
+    fn count_priority(&mut self, priority: u32, add: bool) {
+        // CAST: Priorities are checked by SET_PRIORITY: 0..=2.
+        if let Some(n) = self.on_ring.get_mut(priority as usize) {
+            *n = if add { *n + 1 } else { n.saturating_sub(1) };
+        }
+    }
+
+    /// The priority the queue should have: that of its most urgent job on the ring.
+    fn wanted_priority(&self) -> u32 {
+        match self.on_ring {
+            [_, _, h] if h != 0 => uapi::DRM_TERN_PRIORITY_HIGH,
+            [l, 0, 0] if l != 0 => uapi::DRM_TERN_PRIORITY_LOW,
+            _ => uapi::DRM_TERN_PRIORITY_NORMAL,
+        }
     }
 
     /// The ring slot of ring sequence number `seqno`.
@@ -272,6 +296,8 @@ pub(crate) struct QueueDump {
     pub(crate) progress: u64,
     /// Ring jobs held for a restart.
     pub(crate) held: u32,
+    /// The `PRIORITY` register as last written.
+    pub(crate) priority: u32,
     /// Driver ring state: last ring sequence number retired and submitted.
     pub(crate) retired: u64,
     pub(crate) submitted: u64,
@@ -347,6 +373,8 @@ impl Queue {
                 dead: Atomic::new(0),
                 state <- new_mutex!(State {
                     base: 1,
+                    on_ring: [0; 3],
+                    hw_priority: uapi::DRM_TERN_PRIORITY_NORMAL,
                     paused: false,
                     watch: Watch {
                         fence: 0,
@@ -467,54 +495,49 @@ impl Queue {
             }
             let st = &mut *st;
             let mut queued = false;
-            let mut progress = true;
-            while progress && !st.ring_full() {
-                progress = false;
+            while !st.ring_full() {
+                // The ready entity whose head job has the highest priority; among equals the
+                // first from `next_entity` on, so that files take turns.
                 let n = st.entities.len();
+                let mut best: Option<(usize, u32)> = None;
                 for k in 0..n {
-                    if st.ring_full() {
-                        break;
-                    }
                     let at = (st.next_entity + k) % n;
-                    let Some(e) = st.entities.get_mut(at) else {
+                    let Some(head) = st.entities.get_mut(at).and_then(|e| e.jobs.first_mut()) else {
                         continue;
                     };
-                    let Some(head) = e.jobs.first_mut() else {
-                        continue;
-                    };
-                    if !head.ready(shared) {
-                        continue;
+                    if head.ready(shared) && best.is_none_or(|(_, p)| head.desc.priority > p) {
+                        best = Some((at, head.desc.priority));
                     }
-                    let pending = e.jobs.remove(0);
-                    let Ok(pending) = pending else {
-                        continue;
-                    };
-                    let seqno = st.next_seqno;
-                    let verdict = pending.verdict();
-                    if self
-                        .write_descriptor(st, seqno, &pending.desc, verdict.is_some())
-                        .is_err()
-                    {
-                        // Not reached: the slot is in range.
-                        let _ = ended.push((pending.job, JobResult::aborted(EIO)), GFP_KERNEL);
-                        continue;
-                    }
-                    let at = st.slot(seqno);
-                    if let Some(slot) = st.ring.get_mut(at) {
-                        *slot = Some(RingJob {
-                            job: pending.job,
-                            verdict,
-                            desc: pending.desc,
-                        });
-                    }
-                    st.next_seqno = seqno + 1;
-                    st.tail = (st.tail + 1) % RING_SIZE;
-                    queued = true;
-                    progress = true;
                 }
-                if n != 0 {
-                    st.next_entity = (st.next_entity + 1) % n;
+                let Some((at, _)) = best else {
+                    break;
+                };
+                st.next_entity = (at + 1) % n;
+                let Some(Ok(pending)) = st.entities.get_mut(at).map(|e| e.jobs.remove(0)) else {
+                    break;
+                };
+                let seqno = st.next_seqno;
+                let verdict = pending.verdict();
+                if self
+                    .write_descriptor(st, seqno, &pending.desc, verdict.is_some())
+                    .is_err()
+                {
+                    // Not reached: the slot is in range.
+                    let _ = ended.push((pending.job, JobResult::aborted(EIO)), GFP_KERNEL);
+                    continue;
                 }
+                let slot = st.slot(seqno);
+                st.count_priority(pending.desc.priority, true);
+                if let Some(slot) = st.ring.get_mut(slot) {
+                    *slot = Some(RingJob {
+                        job: pending.job,
+                        verdict,
+                        desc: pending.desc,
+                    });
+                }
+                st.next_seqno = seqno + 1;
+                st.tail = (st.tail + 1) % RING_SIZE;
+                queued = true;
             }
             st.entities.retain(|e| !e.jobs.is_empty() || e.reserved != 0);
             if queued {
@@ -525,12 +548,28 @@ impl Queue {
                 // The doorbell is a posted write; without the BAR the device is going away
                 // and its jobs are aborted.
                 if let Some(bar) = shared.bar.try_access() {
+                    self.program_priority(st, &bar);
                     let _ = bar.try_write32(st.tail, doorbell);
+                }
+            } else if st.wanted_priority() != st.hw_priority {
+                // Jobs retired: the queue may go back to a lower priority.
+                if let Some(bar) = shared.bar.try_access() {
+                    self.program_priority(st, &bar);
                 }
             }
         }
         for (job, result) in ended {
             self.finish(job, result);
+        }
+    }
+
+    /// Writes the queue's `PRIORITY` register if the jobs on its ring want another one
+    /// (`docs/hardware.md` 5.7); a posted write, only when it changes.
+    fn program_priority(&self, st: &mut State, bar: &crate::driver::Bar0<'_>) {
+        let wanted = st.wanted_priority();
+        if wanted != st.hw_priority {
+            st.hw_priority = wanted;
+            let _ = bar.try_write32(wanted, regs::queue_reg(self.index, regs::Q_PRIORITY));
         }
     }
 
@@ -603,6 +642,7 @@ impl Queue {
     fn take_completed(&self, st: &mut State, seqno: u64) -> Option<(RingJob, u32, JobResult)> {
         let slot = st.slot(seqno);
         let rj = st.ring.get_mut(slot).and_then(Option::take)?;
+        st.count_priority(rj.desc.priority, false);
         let base = RECORDS + slot * RECORD_WORDS;
         let word = |i| self.compl.read(base + i).unwrap_or(0);
         let (code_info, fault_va, duration) = (word(1), word(2), word(3));
@@ -712,6 +752,8 @@ impl Queue {
         let mut ended = KVec::with_capacity(RING_SIZE as usize, GFP_KERNEL)?;
         {
             let mut st = self.state.lock();
+            // The reset set the register back to normal.
+            st.hw_priority = uapi::DRM_TERN_PRIORITY_NORMAL;
             self.collect(&mut st, Stop::Device, &mut ended);
         }
         for (job, result) in ended.drain_all() {
@@ -749,7 +791,11 @@ impl Queue {
                 self.take_completed(st, seqno).map(|(rj, code, result)| (rj, Some((code, result))))
             } else {
                 let at = st.slot(seqno);
-                st.ring.get_mut(at).and_then(Option::take).map(|rj| (rj, None))
+                let rj = st.ring.get_mut(at).and_then(Option::take);
+                if let Some(rj) = &rj {
+                    st.count_priority(rj.desc.priority, false);
+                }
+                rj.map(|rj| (rj, None))
             };
             let Some((rj, record)) = taken else {
                 continue;
@@ -805,6 +851,7 @@ impl Queue {
             // Not reached: the slot is in range.
             let _ = self.write_descriptor(st, seqno, &rj.desc, rj.verdict.is_some());
             let at = st.slot(seqno);
+            st.count_priority(rj.desc.priority, true);
             if let Some(slot) = st.ring.get_mut(at) {
                 *slot = Some(rj);
             }
@@ -812,9 +859,10 @@ impl Queue {
             st.tail = (st.tail + 1) % RING_SIZE;
         }
         st.watch.since = Instant::now();
-        if st.tail != 0 {
-            dma_mb(Write);
-            if let Some(bar) = shared.bar.try_access() {
+        if let Some(bar) = shared.bar.try_access() {
+            self.program_priority(st, &bar);
+            if st.tail != 0 {
+                dma_mb(Write);
                 let _ = bar.try_write32(st.tail, regs::DOORBELL_BASE + 4 * self.index);
             }
         }
@@ -834,6 +882,7 @@ impl Queue {
             progress: word(regs::COMPL_PROGRESS_WORD),
             // CAST: At most a ring of jobs.
             held: st.held.len() as u32,
+            priority: st.hw_priority,
             retired: st.retired,
             submitted: st.next_seqno - 1,
         }
@@ -890,7 +939,10 @@ impl Queue {
                     st.retired = seqno;
                     let at = st.slot(seqno);
                     match st.ring.get_mut(at).and_then(Option::take) {
-                        Some(rj) => rj.job,
+                        Some(rj) => {
+                            st.count_priority(rj.desc.priority, false);
+                            rj.job
+                        }
                         None => continue,
                     }
                 } else if !st.held.is_empty() {

@@ -48,6 +48,9 @@ pub(crate) const DRM_IOCTL_TERN_SUBMIT: u32 =
     IOWR::<drm_tern_submit>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT);
 /// `DRM_IOCTL_TERN_WAIT`.
 pub(crate) const DRM_IOCTL_TERN_WAIT: u32 = IOWR::<drm_tern_wait>(DRM_COMMAND_BASE + DRM_TERN_WAIT);
+/// `DRM_IOCTL_TERN_SET_PRIORITY`.
+pub(crate) const DRM_IOCTL_TERN_SET_PRIORITY: u32 =
+    IOWR::<drm_tern_set_priority>(DRM_COMMAND_BASE + DRM_TERN_SET_PRIORITY);
 
 /// Implements [`FromBytes`] and [`AsBytes`] for ioctl argument structs.
 macro_rules! impl_ioctl_arg {
@@ -72,6 +75,7 @@ impl_ioctl_arg! {
     drm_tern_wait,
     drm_tern_bo_ref,
     drm_tern_sync,
+    drm_tern_set_priority,
 }
 
 const _: () = {
@@ -83,4 +87,5 @@ const _: () = {
     assert!(size_of::<drm_tern_bo_ref>() == 4 + 4);
     assert!(size_of::<drm_tern_sync>() == 4 + 4 + 8);
     assert!(size_of::<drm_tern_wait>() == 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8);
+    assert!(size_of::<drm_tern_set_priority>() == 4 + 4);
 };

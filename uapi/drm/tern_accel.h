@@ -44,8 +44,13 @@ extern "C" {
  * signal, and can return a sync_file; jobs wait for the fences of their buffers (implicit
  * sync); a full ring no longer fails SUBMIT. WAIT takes an absolute CLOCK_MONOTONIC deadline
  * and is restarted after a signal. The DRM core's syncobj ioctls work on the device.
+ *
+ * Version 3: recovery and priorities. A job that makes no progress ends with ETIMEDOUT, one
+ * running at a firmware crash with EIO (DRM_TERN_JOB_ABORTED); a file can be banned (SUBMIT
+ * fails with -EIO); a wedged device fails every ioctl with -ENODEV. DRM_IOCTL_TERN_SET_PRIORITY
+ * sets the priority of a file's jobs.
  */
-#define DRM_TERN_UAPI_VERSION 2
+#define DRM_TERN_UAPI_VERSION 3
 
 /** DRM_TERN_DRIVER_NAME - name the driver reports through DRM_IOCTL_VERSION. */
 #define DRM_TERN_DRIVER_NAME "tern"
@@ -55,6 +60,7 @@ extern "C" {
 #define DRM_TERN_BO_INFO 0x02
 #define DRM_TERN_SUBMIT 0x03
 #define DRM_TERN_WAIT 0x04
+#define DRM_TERN_SET_PRIORITY 0x05
 
 /* Capability bits of &drm_tern_query.caps, as the hardware reports them in CAPS. */
 /** DRM_TERN_CAP_MMU - per-context device address spaces. */
@@ -301,6 +307,33 @@ struct drm_tern_wait {
 	__u64 duration_ns;
 };
 
+/* Scheduling priorities, for DRM_IOCTL_TERN_SET_PRIORITY. */
+#define DRM_TERN_PRIORITY_LOW 0
+#define DRM_TERN_PRIORITY_NORMAL 1
+#define DRM_TERN_PRIORITY_HIGH 2
+
+/**
+ * struct drm_tern_set_priority - set the priority of the file's jobs
+ * (DRM_IOCTL_TERN_SET_PRIORITY).
+ * @priority: DRM_TERN_PRIORITY_LOW, DRM_TERN_PRIORITY_NORMAL (a new file's) or
+ *            DRM_TERN_PRIORITY_HIGH.
+ * @pad: must be zero.
+ *
+ * Jobs the file submits afterwards run at @priority: on each queue the driver moves ready jobs
+ * of higher priority onto the ring before those of lower priority, and the device runs the
+ * instructions of a queue whose ring holds jobs of higher priority before those of the other
+ * queues (docs/hardware.md 5.7; a job waits at its next instruction while one of higher
+ * priority runs). Jobs already submitted keep their priority.
+ *
+ * Errors: -EINVAL for an unknown priority or a non-zero @pad, -EPERM for
+ * DRM_TERN_PRIORITY_HIGH without CAP_SYS_NICE, -ENODEV when the device is gone. On error the
+ * priority does not change.
+ */
+struct drm_tern_set_priority {
+	__u32 priority;
+	__u32 pad;
+};
+
 #define DRM_IOCTL_TERN_QUERY DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_QUERY, struct drm_tern_query)
 #define DRM_IOCTL_TERN_BO_CREATE \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_BO_CREATE, struct drm_tern_bo_create)
@@ -308,6 +341,8 @@ struct drm_tern_wait {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_BO_INFO, struct drm_tern_bo_info)
 #define DRM_IOCTL_TERN_SUBMIT DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_SUBMIT, struct drm_tern_submit)
 #define DRM_IOCTL_TERN_WAIT DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_WAIT, struct drm_tern_wait)
+#define DRM_IOCTL_TERN_SET_PRIORITY \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_SET_PRIORITY, struct drm_tern_set_priority)
 
 #if defined(__cplusplus)
 }

@@ -2,6 +2,7 @@
 //! `tern`: use TERN accelerators from the command line.
 
 mod bench;
+mod bench_priority;
 mod gemm;
 
 use std::path::PathBuf;
@@ -73,6 +74,10 @@ enum Cmd {
         /// Jobs per measurement.
         #[arg(long, default_value_t = 2000)]
         jobs: usize,
+        /// Also measure priorities: a short job's latency under a flood of low-priority jobs
+        /// (this many probe jobs per figure).
+        #[arg(long)]
+        priority: Option<usize>,
     },
 }
 
@@ -246,9 +251,10 @@ fn main() -> ExitCode {
         Cmd::Gemm { m, n, k } => open(&cli)
             .map_err(Into::into)
             .and_then(|d| gemm::gemm(&d, *m, *n, *k)),
-        Cmd::Bench { jobs } => open(&cli)
+        Cmd::Bench { jobs, priority } => open(&cli)
             .map_err(Into::into)
-            .and_then(|d| bench::bench(&d, *jobs)),
+            .and_then(|d| bench::bench(&d, *jobs))
+            .and_then(|()| priority.map_or(Ok(()), bench_priority::bench_priority)),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

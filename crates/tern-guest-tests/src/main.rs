@@ -13,6 +13,7 @@ mod ktap;
 mod lifetime;
 mod node;
 mod pci;
+mod priority;
 mod query;
 mod raw;
 mod recovery;
@@ -115,6 +116,14 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
     (
         "wait_deadline_survives_signals",
         sync::wait_deadline_survives_signals,
+    ),
+    (
+        "priority_set_checks_values_and_privilege",
+        priority::set_priority_checks_values_and_privilege,
+    ),
+    (
+        "priority_high_queue_runs_first",
+        priority::high_priority_queue_runs_first,
     ),
     (
         "recovery_hung_job_is_stopped_and_the_queue_goes_on",

@@ -90,6 +90,9 @@ pub const DRM_IOCTL_TERN_SUBMIT: u64 =
 /// `DRM_IOCTL_TERN_WAIT`.
 pub const DRM_IOCTL_TERN_WAIT: u64 =
     drm_iowr::<drm_tern_wait>(DRM_COMMAND_BASE + DRM_TERN_WAIT as u8);
+/// `DRM_IOCTL_TERN_SET_PRIORITY`.
+pub const DRM_IOCTL_TERN_SET_PRIORITY: u64 =
+    drm_iowr::<drm_tern_set_priority>(DRM_COMMAND_BASE + DRM_TERN_SET_PRIORITY as u8);
 
 #[cfg(test)]
 mod tests {
@@ -113,6 +116,8 @@ mod tests {
         assert_eq!(size_of::<drm_tern_wait>(), 48);
         assert_eq!(DRM_IOCTL_TERN_QUERY, 0xc048_6440);
         assert_eq!(DRM_IOCTL_TERN_WAIT, 0xc030_6444);
+        assert_eq!(size_of::<drm_tern_set_priority>(), 8);
+        assert_eq!(DRM_IOCTL_TERN_SET_PRIORITY, 0xc008_6445);
         assert_eq!(DRM_IOCTL_GEM_CLOSE, 0x4008_6409);
         assert_eq!(DRM_IOCTL_PRIME_HANDLE_TO_FD, 0xc00c_642d);
         // The values of libdrm's xf86drm.h on 64-bit Linux.
@@ -124,7 +129,7 @@ mod tests {
 
     #[test]
     fn uapi_version_and_name() {
-        assert_eq!(DRM_TERN_UAPI_VERSION, 2);
+        assert_eq!(DRM_TERN_UAPI_VERSION, 3);
         assert_eq!(DRM_TERN_DRIVER_NAME, b"tern\0");
     }
 }

@@ -16,6 +16,7 @@ mod error;
 mod ioctl;
 mod job;
 mod launch;
+mod priority;
 mod query;
 mod sync;
 
@@ -24,5 +25,6 @@ pub use device::{Device, DriverVersion, discover};
 pub use error::{Error, Result};
 pub use job::{Completion, Job, JobStatus, Submit};
 pub use launch::{ARG_BLOCK_VA, Arg, Prepared, prepare};
+pub use priority::Priority;
 pub use query::DeviceInfo;
 pub use sync::{SyncObj, SyncPoint, deadline_after, monotonic_ns};
