@@ -121,7 +121,11 @@ impl Ctx<'_> {
         let e = sys::ioctl(fd, req, arg);
         sh.beat(self.p.idx, self.t);
         let job_result = req as u8 == drm::DRM_COMMAND_BASE + drm::NR_WAIT;
-        if e != 0 && !errno::sane(e, job_result) {
+        // A banned file's SUBMIT fails with EIO (uAPI header, struct drm_tern_submit).
+        let banned = e == libc::EIO
+            && req as u8 == drm::DRM_COMMAND_BASE + drm::NR_SUBMIT
+            && crate::recovery_ops::banned(fd);
+        if e != 0 && !banned && !errno::sane(e, job_result) {
             self.note(mix(req ^ (e as u64) << 40), || {
                 format!(
                     "unexpected {} from ioctl {}",

@@ -16,6 +16,7 @@ pub const NR_BO_CREATE: u8 = tern_uapi::DRM_TERN_BO_CREATE as u8;
 pub const NR_BO_INFO: u8 = tern_uapi::DRM_TERN_BO_INFO as u8;
 pub const NR_SUBMIT: u8 = tern_uapi::DRM_TERN_SUBMIT as u8;
 pub const NR_WAIT: u8 = tern_uapi::DRM_TERN_WAIT as u8;
+pub const NR_SET_PRIORITY: u8 = tern_uapi::DRM_TERN_SET_PRIORITY as u8;
 
 /// Core DRM ioctl numbers with pointers or descriptors the fuzzer must handle.
 pub const NR_VERSION: u8 = 0x00;
@@ -60,6 +61,12 @@ pub const DRIVER: &[Def] = &[
     def("TERN_BO_INFO", DRM_COMMAND_BASE + NR_BO_INFO, IOC_RW, 32),
     def("TERN_SUBMIT", DRM_COMMAND_BASE + NR_SUBMIT, IOC_RW, 80),
     def("TERN_WAIT", DRM_COMMAND_BASE + NR_WAIT, IOC_RW, 48),
+    def(
+        "TERN_SET_PRIORITY",
+        DRM_COMMAND_BASE + NR_SET_PRIORITY,
+        IOC_RW,
+        8,
+    ),
 ];
 
 /// Core DRM ioctls reachable on an accel node (most answer EINVAL/EOPNOTSUPP/EACCES).
@@ -105,6 +112,7 @@ pub const BO_CREATE: u64 = tern_uapi::DRM_IOCTL_TERN_BO_CREATE;
 pub const BO_INFO: u64 = tern_uapi::DRM_IOCTL_TERN_BO_INFO;
 pub const SUBMIT: u64 = tern_uapi::DRM_IOCTL_TERN_SUBMIT;
 pub const WAIT: u64 = tern_uapi::DRM_IOCTL_TERN_WAIT;
+pub const SET_PRIORITY: u64 = tern_uapi::DRM_IOCTL_TERN_SET_PRIORITY;
 
 /// `DRM_CLOEXEC` and `DRM_RDWR` for PRIME export.
 pub const DRM_CLOEXEC: u32 = libc::O_CLOEXEC as u32;

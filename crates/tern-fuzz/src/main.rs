@@ -19,6 +19,7 @@ mod job_ops;
 mod mapping;
 mod program;
 mod raw_ops;
+mod recovery_ops;
 mod report;
 mod rng;
 mod shared;

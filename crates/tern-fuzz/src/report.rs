@@ -13,9 +13,10 @@ pub fn print(sh: &Shared, secs: f64) -> i32 {
     }
     let st: Vec<u64> = sh.status.iter().map(|s| s.load(Relaxed)).collect();
     println!(
-        "# stats: forks={} waits: done={} mmu_fault={} illegal={} watchdog={} aborted={} \
-         other={} valid_jobs_waited={} valid_jobs_done={}",
+        "# stats: forks={} resets={} waits: done={} mmu_fault={} illegal={} watchdog={} \
+         aborted={} other={} valid_jobs_waited={} valid_jobs_done={}",
         sh.forks.load(Relaxed),
+        sh.resets.load(Relaxed),
         st[1],
         st[2],
         st[3],

@@ -58,6 +58,8 @@ pub struct Shared {
     pub files: AtomicU64,
     /// Buffer objects created or imported.
     pub bos: AtomicU64,
+    /// Queue and device resets forced through debugfs.
+    pub resets: AtomicU64,
     /// Processes forked by workers (fork with inherited files).
     pub forks: AtomicU64,
     /// WAIT results by status.

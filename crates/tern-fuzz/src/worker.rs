@@ -14,10 +14,10 @@ use crate::ctx::{Ctx, Proc, Query, lock};
 use crate::file::DevFile;
 use crate::raw_ops::Scratch;
 use crate::shared::{MAX_THREADS, Shared};
-use crate::{bo_ops, canary, drm, errno, job_ops, raw_ops, subfork};
+use crate::{bo_ops, canary, drm, errno, job_ops, raw_ops, recovery_ops, subfork};
 
 /// Operation names, indexed like the weights (for watchdog messages).
-pub const OPS: [&str; 12] = [
+pub const OPS: [&str; 14] = [
     "bo_create",
     "gem_close",
     "bo_info",
@@ -30,14 +30,16 @@ pub const OPS: [&str; 12] = [
     "query",
     "close_file",
     "fork",
+    "priority",
+    "reset",
 ];
 
-fn weights(m: Mode) -> [u32; 12] {
+fn weights(m: Mode) -> [u32; 14] {
     match m {
-        Mode::Mixed => [10, 5, 4, 2, 4, 12, 8, 12, 14, 1, 1, 1],
-        Mode::Jobs => [6, 6, 1, 0, 1, 20, 12, 20, 2, 0, 2, 1],
-        Mode::Objects => [16, 10, 8, 6, 10, 4, 1, 4, 2, 1, 2, 3],
-        Mode::Raw => [2, 1, 0, 1, 1, 1, 1, 2, 40, 1, 1, 0],
+        Mode::Mixed => [10, 5, 4, 2, 4, 12, 8, 12, 14, 1, 1, 1, 1, 2],
+        Mode::Jobs => [6, 6, 1, 0, 1, 20, 12, 20, 2, 0, 2, 1, 1, 3],
+        Mode::Objects => [16, 10, 8, 6, 10, 4, 1, 4, 2, 1, 2, 3, 0, 1],
+        Mode::Raw => [2, 1, 0, 1, 1, 1, 1, 2, 40, 1, 1, 0, 1, 0],
     }
 }
 
@@ -157,7 +159,9 @@ fn thread_main(p: &Proc, t: usize) {
             8 => raw_ops::op_raw(&mut ctx, &scratch),
             9 => op_query(&mut ctx),
             10 => op_close_file(&mut ctx),
-            _ => subfork::op_fork(&mut ctx),
+            11 => subfork::op_fork(&mut ctx),
+            12 => recovery_ops::op_priority(&mut ctx),
+            _ => recovery_ops::op_reset(&mut ctx),
         }
         sh.beat(p.idx, t);
     }
