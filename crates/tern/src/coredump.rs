@@ -261,3 +261,90 @@ pub fn register_name(off: u32) -> String {
     }
     format!("{off:#x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(out: &mut Vec<u8>, tag: u32, payload: &[u8]) {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(payload);
+        while !out.len().is_multiple_of(8) {
+            out.push(0);
+        }
+    }
+
+    /// A dump laid out as `docs/driver.md` describes it.
+    fn sample() -> Vec<u8> {
+        let mut d = b"TERNDUMP".to_vec();
+        for v in [1u32, 1, 5, 6] {
+            d.extend_from_slice(&v.to_le_bytes());
+        }
+        d.extend_from_slice(&123u64.to_le_bytes());
+        let regs: Vec<u8> = [(0x10u32, 3u32), (0x11c, 2)]
+            .iter()
+            .flat_map(|(o, v)| [o.to_le_bytes(), v.to_le_bytes()].concat())
+            .collect();
+        section(&mut d, 1, &regs);
+        let mut q = Vec::new();
+        for v in [2u32, 7, 0, 1] {
+            q.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [6u64, 99, 5, 9] {
+            q.extend_from_slice(&v.to_le_bytes());
+        }
+        section(&mut d, 2, &q);
+        let mut j = Vec::new();
+        j.extend_from_slice(&2u32.to_le_bytes());
+        j.extend_from_slice(&4u32.to_le_bytes());
+        j.extend_from_slice(&6u64.to_le_bytes());
+        j.extend_from_slice(&0x20_0000u64.to_le_bytes());
+        j.extend_from_slice(&8u32.to_le_bytes());
+        j.extend_from_slice(&0u32.to_le_bytes());
+        section(&mut d, 3, &j);
+        let mut p = 0x20_0000u64.to_le_bytes().to_vec();
+        p.extend_from_slice(&0x0000_0001u64.to_le_bytes());
+        section(&mut d, 4, &p);
+        section(&mut d, 9, b"a section from a later version");
+        section(&mut d, 5, b"[        42] boot: firmware 1.0.0 running\n");
+        d
+    }
+
+    #[test]
+    fn decodes_every_section() {
+        let d = Coredump::parse(&sample()).expect("decodes");
+        assert_eq!(d.reason, Reason::Hang { queue: 5 });
+        assert_eq!(d.time_ns, 123);
+        assert_eq!(d.registers, vec![(0x10, 3), (0x11c, 2)]);
+        assert_eq!(d.queues.len(), 1);
+        assert_eq!(
+            (d.queues[0].index, d.queues[0].head, d.queues[0].fence),
+            (2, 7, 6)
+        );
+        assert_eq!(d.queues[0].submitted, 9);
+        let j = d.job.expect("job");
+        assert_eq!(
+            (j.queue, j.context, j.ring_seqno, j.cmd_va, j.cmd_len),
+            (2, 4, 6, 0x20_0000, 8)
+        );
+        assert_eq!(d.program, Some((0x20_0000, 1u64.to_le_bytes().to_vec())));
+        assert!(d.fw_log.contains("boot: firmware"));
+        let r = d.report();
+        assert!(r.contains("queue 5 made no progress"), "{r}");
+        assert!(r.contains("DEV_STATUS") && r.contains("Q0_PRIORITY"), "{r}");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_dump() {
+        assert!(Coredump::parse(b"not a dump at all, not at all").is_err());
+        let mut d = sample();
+        d[8] = 2;
+        assert!(Coredump::parse(&d).unwrap_err().contains("version 2"));
+        let d = sample();
+        assert!(Coredump::parse(&d[..40]).is_err(), "truncated");
+        let mut d = sample();
+        d[12] = 9;
+        assert!(Coredump::parse(&d).is_err(), "unknown reason");
+    }
+}
