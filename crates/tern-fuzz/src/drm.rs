@@ -127,7 +127,7 @@ mod tests {
         for d in DRIVER {
             let r = request(d.dir, d.nr, d.size);
             assert!(
-                [QUERY, BO_CREATE, BO_INFO, SUBMIT, WAIT].contains(&r),
+                [QUERY, BO_CREATE, BO_INFO, SUBMIT, WAIT, SET_PRIORITY].contains(&r),
                 "{}",
                 d.name
             );
