@@ -203,6 +203,8 @@ struct RingJob {
 
 /// What the watchdog saw of a queue with work when it last saw it move.
 struct Watch {
+    /// Whether the queue had jobs on its ring then.
+    busy: bool,
     fence: u64,
     progress: u64,
     since: Instant<Monotonic>,
@@ -377,6 +379,7 @@ impl Queue {
                     hw_priority: uapi::DRM_TERN_PRIORITY_NORMAL,
                     paused: false,
                     watch: Watch {
+                        busy: false,
                         fence: 0,
                         progress: 0,
                         since: Instant::now(),
@@ -688,8 +691,11 @@ impl Queue {
         let progress = self.compl.read(regs::COMPL_PROGRESS_WORD).unwrap_or(0);
         let busy = st.retired < st.next_seqno - 1 && !st.paused && self.dead.load(Relaxed) == 0;
         let w = &mut st.watch;
-        if !busy || fence != w.fence || progress != w.progress {
+        // The clock starts when the queue is first seen busy without moving: a job gets the
+        // whole timeout from (at most a watchdog period after) its start.
+        if !busy || !w.busy || fence != w.fence || progress != w.progress {
             *w = Watch {
+                busy,
                 fence,
                 progress,
                 since: Instant::now(),
@@ -858,6 +864,7 @@ impl Queue {
             st.next_seqno = seqno + 1;
             st.tail = (st.tail + 1) % RING_SIZE;
         }
+        st.watch.busy = false;
         st.watch.since = Instant::now();
         if let Some(bar) = shared.bar.try_access() {
             self.program_priority(st, &bar);
