@@ -411,7 +411,14 @@ pub fn hung_job_is_stopped_and_the_queue_goes_on() -> Outcome {
             behind,
             &format!("round {round}: job behind the hung one"),
         )?;
-        times.push(t0.elapsed());
+        let took = t0.elapsed();
+        // Never stopped before it has gone the whole timeout without progress.
+        check(took >= Duration::from_millis(u64::from(TIMEOUT_MS)), || {
+            format!(
+                "round {round}: the hung job was stopped {took:?} after it started, before the {TIMEOUT_MS} ms timeout"
+            )
+        })?;
+        times.push(took);
         let st = status(&guilty, hung, "hung job")?;
         check(
             st == (JobStatus::Aborted {
