@@ -2,11 +2,11 @@
 
 //! GEM buffer objects, backed by shmem.
 //!
-//! Every handle of a file refers to a [`TernBo`]: the only objects of this device are created by
-//! `DRM_IOCTL_TERN_BO_CREATE`, and PRIME import of a dma-buf exported by this device returns the
-//! same object. The device refuses foreign dma-bufs and dumb buffers (see
-//! `kernel/patches/0007-*`): the DRM core would otherwise make plain C shmem objects for them,
-//! which a handle lookup would take for a [`TernBo`].
+//! Every handle of a file refers to a [`TernBo`]: buffers are created by
+//! `DRM_IOCTL_TERN_BO_CREATE`, PRIME import of a dma-buf exported by this device returns the
+//! same object, and a dma-buf of any other exporter becomes a new [`TernBo`] that imports it
+//! (the shmem abstraction's import path, `kernel/patches/0008-*`; see "Importing dma-bufs" in
+//! `docs/driver.md`).
 
 use kernel::{
     drm::gem::{
@@ -16,9 +16,14 @@ use kernel::{
     prelude::*,
 };
 
-use crate::driver::{
-    TernDevice,
-    TernDriver, //
+use crate::{
+    driver::{
+        TernDevice,
+        TernDriver, //
+    },
+    ioctl::MAX_BO_SIZE,
+    mmu::PAGE,
+    uapi,
 };
 
 /// Driver data of a TERN buffer object.
@@ -34,6 +39,26 @@ impl gem::DriverObject for BoData {
 
     fn new(_dev: &TernDevice, _size: usize, flags: u32) -> impl PinInit<Self, Error> {
         try_pin_init!(Self { flags })
+    }
+
+    /// A dma-buf of another device becomes a buffer with `DRM_TERN_BO_IMPORTED`, and
+    /// `DRM_TERN_BO_DEVICE_READONLY` unless its exporter allows writing; it is refused with
+    /// `E2BIG` above the largest buffer object and with `EINVAL` if its size is not a whole
+    /// number of device pages (the device would reach past its end).
+    fn import_args(_dev: &TernDevice, dma_buf: &gem::ForeignDmaBuf) -> Result<u32> {
+        // CAST: usize and u64 have the same width on 64-bit machines.
+        let size = dma_buf.size() as u64;
+        if size > MAX_BO_SIZE {
+            return Err(E2BIG);
+        }
+        if size == 0 || size % PAGE != 0 {
+            return Err(EINVAL);
+        }
+        Ok(if dma_buf.writable() {
+            uapi::DRM_TERN_BO_IMPORTED
+        } else {
+            uapi::DRM_TERN_BO_IMPORTED | uapi::DRM_TERN_BO_DEVICE_READONLY
+        })
     }
 
     fn open(obj: &TernBo, file: &gem::DriverFile<Self>) -> Result {

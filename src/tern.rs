@@ -28,6 +28,8 @@ kernel::module_pci_driver! {
     authors: ["TERN developers"],
     description: "TERN processing accelerator",
     license: "GPL",
+    // Importing dma-bufs of other devices (the shmem abstraction's import path).
+    imports_ns: ["DMA_BUF"],
     params: {
         timeout_ms: u32 {
             default: 2000,

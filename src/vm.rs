@@ -268,6 +268,11 @@ impl Context {
             let sgt = bo.sg_table(dev)?;
             for sg in sgt.iter() {
                 let (addr, len) = (sg.dma_address(), sg.dma_len());
+                // The table of an imported buffer comes from its exporter: the device maps
+                // whole pages only.
+                if addr % PAGE != 0 || len % PAGE != 0 {
+                    return Err(EINVAL);
+                }
                 let mut off = 0;
                 while off < len && mapped < size {
                     pt.map(dev, va + mapped, addr + off, writable)?;

@@ -49,8 +49,10 @@ extern "C" {
  * running at a firmware crash with EIO (DRM_TERN_JOB_ABORTED); a file can be banned (SUBMIT
  * fails with -EIO); a wedged device fails every ioctl with -ENODEV. DRM_IOCTL_TERN_SET_PRIORITY
  * sets the priority of a file's jobs.
+ *
+ * Version 4: dma-bufs of other devices can be imported (DRM_TERN_BO_IMPORTED).
  */
-#define DRM_TERN_UAPI_VERSION 3
+#define DRM_TERN_UAPI_VERSION 4
 
 /** DRM_TERN_DRIVER_NAME - name the driver reports through DRM_IOCTL_VERSION. */
 #define DRM_TERN_DRIVER_NAME "tern"
@@ -111,6 +113,11 @@ struct drm_tern_query {
 /** DRM_TERN_BO_FIXED_VA - map the buffer at &drm_tern_bo_create.va instead of a chosen VA. */
 #define DRM_TERN_BO_FIXED_VA (1U << 1)
 #define DRM_TERN_BO_FLAGS (DRM_TERN_BO_DEVICE_READONLY | DRM_TERN_BO_FIXED_VA)
+/**
+ * DRM_TERN_BO_IMPORTED - output only (&drm_tern_bo_info.flags): the buffer imports a dma-buf
+ * exported by another device; its pages belong to the exporter.
+ */
+#define DRM_TERN_BO_IMPORTED (1U << 2)
 
 /**
  * struct drm_tern_bo_create - create a buffer object (DRM_IOCTL_TERN_BO_CREATE).
@@ -123,7 +130,22 @@ struct drm_tern_query {
  *
  * The buffer is zero-filled, mapped for the device in the calling file's address space and
  * nowhere else. Buffers exported with PRIME can be imported by another TERN file (it gets its
- * own mapping); importing a dma-buf of another device fails with -EOPNOTSUPP.
+ * own mapping).
+ *
+ * Importing dma-bufs (DRM_IOCTL_PRIME_FD_TO_HANDLE): a dma-buf this device exported gives the
+ * exporting buffer. A dma-buf of any other exporter (a dma-heap, vgem, udmabuf, another TERN
+ * device) becomes a buffer with DRM_TERN_BO_IMPORTED, and with DRM_TERN_BO_DEVICE_READONLY
+ * when the dma-buf's file is not open for writing (a PRIME export without DRM_RDWR): device
+ * writes to it fault. Importing the same dma-buf again gives the same handle; exporting an
+ * imported buffer gives back the original dma-buf. Errors: -EBADF for a closed fd, -EINVAL
+ * for an fd that is not a dma-buf or a dma-buf whose size is not a multiple of 4 KiB, -E2BIG
+ * for a dma-buf larger than max_bo_size. The buffer is mapped for the device on its first
+ * BO_INFO (or use as a SUBMIT's command buffer), with -ENOSPC beyond the file's limits. The
+ * exporter keeps the buffer in place (the import pins it) until the last handle is closed and
+ * the last job that may use it has retired. CPU mmap() at its BO_INFO offset maps the dma-buf
+ * through its exporter; a shared writable mapping of a read-only dma-buf fails with -EACCES.
+ * Jobs that list an imported buffer synchronize through the dma-buf's reservation object, so
+ * they wait for, and are waited for by, every device that uses the buffer.
  */
 struct drm_tern_bo_create {
 	__u64 size;
@@ -135,7 +157,8 @@ struct drm_tern_bo_create {
 /**
  * struct drm_tern_bo_info - describe a buffer object (DRM_IOCTL_TERN_BO_INFO).
  * @handle: GEM handle.
- * @flags: out: the DRM_TERN_BO_* flags it was created with.
+ * @flags: out: the DRM_TERN_BO_* flags it was created with, or for an imported buffer
+ *         DRM_TERN_BO_IMPORTED with DRM_TERN_BO_DEVICE_READONLY if the dma-buf is read-only.
  * @size: out: size in bytes.
  * @va: out: device VA in this file's address space.
  * @mmap_offset: out: offset to pass to mmap() on the device file to map it for the CPU.
