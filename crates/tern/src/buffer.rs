@@ -25,6 +25,7 @@ pub struct Buffer<'d> {
     handle: u32,
     size: u64,
     va: u64,
+    flags: u32,
     map: Option<(usize, usize)>,
 }
 
@@ -54,7 +55,11 @@ impl Device {
         self.wrap(a.handle)
     }
 
-    /// Imports a dma-buf as a buffer of this device.
+    /// Imports a dma-buf as a buffer of this device: one this device exported gives the
+    /// exporting buffer, any other exporter's (a [`DmaBuf`](crate::DmaBuf), another device's
+    /// export) a buffer that [`Buffer::is_imported`]. Importing the same dma-buf twice in one
+    /// file gives the same handle, so keep one `Buffer` per dma-buf: dropping it closes the
+    /// handle.
     pub fn import_buffer(&self, fd: &OwnedFd) -> Result<Buffer<'_>> {
         let mut p = uapi::drm_prime_handle {
             fd: fd.as_raw_fd(),
@@ -86,6 +91,7 @@ impl Device {
             handle,
             size: info.size,
             va: info.va,
+            flags: info.flags,
             map: None,
         };
         r.map(|()| b)
@@ -104,6 +110,15 @@ impl Buffer<'_> {
     /// Device VA in this file's address space.
     pub fn va(&self) -> u64 {
         self.va
+    }
+    /// Whether the buffer imports a dma-buf of another exporter (its pages are the exporter's).
+    pub fn is_imported(&self) -> bool {
+        self.flags & uapi::DRM_TERN_BO_IMPORTED != 0
+    }
+    /// Whether the device may only read the buffer (created so, or imported from a read-only
+    /// dma-buf).
+    pub fn is_device_readonly(&self) -> bool {
+        self.flags & uapi::DRM_TERN_BO_DEVICE_READONLY != 0
     }
 
     /// The buffer's bytes, mapped for the CPU on first use.
@@ -126,11 +141,20 @@ impl Buffer<'_> {
         Ok(crate::ioctl::slice(p, len))
     }
 
-    /// Exports the buffer as a dma-buf file descriptor.
+    /// Exports the buffer as a dma-buf file descriptor that importers may read and write.
     pub fn export(&self) -> Result<OwnedFd> {
+        self.export_with(libc::O_CLOEXEC | libc::O_RDWR)
+    }
+
+    /// Exports the buffer as a read-only dma-buf: importers may not write it.
+    pub fn export_readonly(&self) -> Result<OwnedFd> {
+        self.export_with(libc::O_CLOEXEC)
+    }
+
+    fn export_with(&self, flags: i32) -> Result<OwnedFd> {
         let mut p = uapi::drm_prime_handle {
             handle: self.handle,
-            flags: (libc::O_CLOEXEC | libc::O_RDWR) as u32,
+            flags: flags as u32,
             ..Default::default()
         };
         ioctl(

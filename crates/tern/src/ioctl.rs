@@ -96,3 +96,33 @@ pub(crate) fn monotonic_ns() -> i64 {
         .saturating_mul(1_000_000_000)
         .saturating_add(ts.tv_nsec)
 }
+
+/// The size of the file behind `fd`, as `lseek(fd, 0, SEEK_END)` reports it (a dma-buf's size).
+pub(crate) fn seek_end(fd: BorrowedFd<'_>) -> Result<u64> {
+    // SAFETY: lseek on a borrowed descriptor reads no memory of ours.
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_END) };
+    u64::try_from(r).map_err(|_| Error::Ioctl {
+        ioctl: "lseek",
+        source: std::io::Error::last_os_error(),
+    })
+}
+
+/// Issues `request` on `fd` with `arg` once and returns the ioctl's non-negative result (a
+/// new file descriptor for the ioctls that create one).
+pub(crate) fn ioctl_ret<T>(
+    fd: BorrowedFd<'_>,
+    name: &'static str,
+    request: u64,
+    arg: &mut T,
+) -> Result<i32> {
+    // SAFETY: as for `ioctl`: `arg` is a valid, exclusively borrowed `T` and `request` encodes
+    // `size_of::<T>()`.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg as *mut T) };
+    if r < 0 {
+        return Err(Error::Ioctl {
+            ioctl: name,
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(r)
+}

@@ -11,6 +11,7 @@
 mod buffer;
 pub mod coredump;
 mod device;
+mod dmabuf;
 mod error;
 #[allow(unsafe_code)]
 mod ioctl;
@@ -22,6 +23,7 @@ mod sync;
 
 pub use buffer::{Buffer, BufferFlags};
 pub use device::{Device, DriverVersion, discover};
+pub use dmabuf::{DmaBuf, DmaBufMap};
 pub use error::{Error, Result};
 pub use job::{Completion, Job, JobStatus, Submit};
 pub use launch::{ARG_BLOCK_VA, Arg, Prepared, prepare};
