@@ -49,7 +49,7 @@ fuzz:
 
 vm: module firmware
 	cargo build --release --workspace --quiet
-	bash scripts/vm.sh $(if $(CMD),-- $(CMD))
+	$(if $(DEVICES),TERN_VM_DEVICES=$(DEVICES)) bash scripts/vm.sh $(if $(CMD),-- $(CMD))
 
 kernel:
 	bash scripts/setup.sh dev
@@ -73,7 +73,8 @@ help:
 	@echo '  make check        set up, build, run host tests and guest tests in a VM'
 	@echo '  make demo         boot the VM with the device, load the driver, run a workload'
 	@echo '  make fuzz         the structured fuzzer on the sanitizer kernel (IOCTLS=1000000 SEED=..)'
-	@echo '  make vm [CMD=..]  boot the dev kernel with the device attached: a shell, or run CMD'
+	@echo '  make vm [CMD=..]  boot the dev kernel with the device attached: a shell, or run CMD;'
+	@echo '                    DEVICES=2 attaches two devices (accel0, accel1), one model each'
 	@echo '  make kernel       provision the host and build the dev kernel (cached)'
 	@echo '  make kernel-san   build the sanitizer kernel the guest tests run on (cached)'
 	@echo '  make clean        remove module build products'

@@ -6,7 +6,7 @@
 # and on any kernel report (sanitizers, lockdep, DMA-API, hung tasks, RCU stalls) in dmesg.
 # Ends with "N passed, N failed".
 #
-#   scripts/guest-test.sh [FILTER]     (FILTER selects guest tests by name)
+#   scripts/guest-test.sh [FILTER]     (FILTER selects guest tests by name; A,B selects both)
 #   scripts/guest-test.sh --judge DIR [VM-RC]
 #                                      judge the results a run left in DIR (harness tests)
 set -uo pipefail
@@ -44,7 +44,10 @@ else
 		bins+=("$BIN/tern-fuzz=$fuzz_args")
 	fi
 	t0=$(date +%s.%N)
-	"$TERN_ROOT/scripts/vm.sh" --rundir "$R" --timeout "${TERN_GUEST_TIMEOUT:-900}" -- \
+	# Two devices: the sharing tests pass buffers and fences between them; every other test
+	# uses the first (accel0, whose model serves RUNDIR/control).
+	TERN_VM_DEVICES=${TERN_VM_DEVICES:-2} \
+		"$TERN_ROOT/scripts/vm.sh" --rundir "$R" --timeout "${TERN_GUEST_TIMEOUT:-900}" -- \
 		"$TERN_ROOT/tests/guest/run.sh" "$R" "$KO" "${bins[@]}"
 	vm_rc=$?
 	elapsed=$(echo "$(date +%s.%N) - $t0" | bc)

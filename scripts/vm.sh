@@ -5,6 +5,12 @@
 #
 #   scripts/vm.sh [--timeout SECONDS] [--rundir DIR] [-- CMD...]
 #
+# TERN_VM_DEVICES=N (default 1) attaches N devices, each served by its own device model
+# process: device 0 on RUNDIR/tern.sock (control RUNDIR/control.sock and RUNDIR/control, log
+# RUNDIR/emu.log), device i > 0 on RUNDIR/tern$i.sock (control$i.sock, control$i, emu$i.log).
+# They are attached in that order, so device i has the i-th lowest PCI address and, once the
+# driver probes them, /dev/accel/accel$i.
+#
 # The device model listens on a private socket in the run directory; the run directory is
 # shared read-write with the guest (as the same path), so guest commands can leave files for
 # the host there; the model's fault injection is served on RUNDIR/control.sock and, for the
@@ -37,46 +43,58 @@ if [ -z "$RUNDIR" ]; then
 	own_rundir=1
 fi
 mkdir -p "$RUNDIR"
-SOCK=$RUNDIR/tern.sock
-rm -f "$SOCK"
+DEVICES=${TERN_VM_DEVICES:-1}
+case $DEVICES in [1-8]) ;; *) die "TERN_VM_DEVICES=$DEVICES: 1 to 8 devices" ;; esac
+# Device i's suffix: none for device 0, i otherwise.
+sfx() { [ "$1" = 0 ] || echo "$1"; }
+socks=()
+for i in $(seq 0 $((DEVICES - 1))); do socks+=("$RUNDIR/tern$(sfx "$i").sock"); done
+rm -f "${socks[@]}"
 
-emu_pid=
+emu_pids=()
 vm_pid=
 cleanup() {
 	[ -n "$vm_pid" ] && kill -KILL -- -"$vm_pid" 2>/dev/null
-	if [ -n "$emu_pid" ]; then
-		kill -TERM "$emu_pid" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$emu_pid" 2>/dev/null
-	fi
-	rm -f "$SOCK"
+	for pid in ${emu_pids[@]+"${emu_pids[@]}"}; do
+		kill -TERM "$pid" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	rm -f "${socks[@]}"
 	[ $own_rundir = 1 ] && rm -rf "$RUNDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$EMU" --socket "$SOCK" --control "$RUNDIR/control.sock" --control-dir "$RUNDIR/control" --log-level "${TERN_EMU_LOG:-info}" ${TERN_EMU_ARGS:-} >"$RUNDIR/emu.log" 2>&1 &
-emu_pid=$!
-for _ in $(seq 100); do
-	[ -S "$SOCK" ] && break
-	kill -0 "$emu_pid" 2>/dev/null || break
-	sleep 0.1
+qemu_devs=
+for i in $(seq 0 $((DEVICES - 1))); do
+	n=$(sfx "$i") sock=${socks[$i]}
+	"$EMU" --socket "$sock" --control "$RUNDIR/control$n.sock" --control-dir "$RUNDIR/control$n" \
+		--log-level "${TERN_EMU_LOG:-info}" ${TERN_EMU_ARGS:-} >"$RUNDIR/emu$n.log" 2>&1 &
+	pid=$!
+	emu_pids+=("$pid")
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -S "$sock" ]; then
+		log "device model $i did not start; its log:"
+		sed 's/^/  emu| /' "$RUNDIR/emu$n.log" >&2
+		exit 90
+	fi
+	dev="{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$sock\"}}"
+	qemu_devs+="${qemu_devs:+ }-device '$dev'"
 done
-if [ ! -S "$SOCK" ]; then
-	log "the device model did not start; its log:"
-	sed 's/^/  emu| /' "$RUNDIR/emu.log" >&2
-	exit 90
-fi
 
 # On a kernel with KUnit (the sanitizer kernel), run the kernel patches' suites at boot and only
 # them: allnoconfig leaves KUnit's default-enable and autorun off, the command line turns them on.
 KUNIT_ARGS="kunit.enable=1 kunit.autorun=1 kunit.filter_glob=rust_dma_*"
 # QEMU from the private prefix; the guest's RAM is shared memory, so DMA maps carry fds.
-DEV="{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$SOCK\"}}"
 vng_args=(--run "$KIMAGE" --disable-kvm --qemu "$TERN_CACHE/bin/qemu-system-x86_64"
 	--cpus "${TERN_VM_CPUS:-2}" --memory "${TERN_VM_MEM:-1G}" --rwdir "$RUNDIR"
 	--append "firmware_class.path=${TERN_FW_PATH:-$TERN_ROOT/firmware/out} $KUNIT_ARGS"
-	--qemu-opts="-device '$DEV'")
+	--qemu-opts="$qemu_devs")
 [ $# -gt 0 ] && vng_args+=(--exec "$*")
 
 if [ $# -eq 0 ]; then

@@ -21,7 +21,17 @@ result() { # NAME RC [DIAG...]
 # code first ran.
 echo "tern-test: loading the module" >/dev/kmsg
 
-wait_node() { for _ in $(seq 50); do ls /dev/accel/accel* >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+# Waits until every TERN PCI function has its accel node (at least one).
+wait_node() {
+	local want
+	want=$(grep -lx 0x7e50 /sys/bus/pci/devices/*/device 2>/dev/null | wc -l)
+	[ "$want" -gt 0 ] || want=1
+	for _ in $(seq 50); do
+		[ "$(ls /dev/accel 2>/dev/null | grep -c '^accel[0-9]')" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 uname -r >"$OUT/uname"
 # The KUnit suites ran at boot: their results, one per test case.
@@ -41,6 +51,8 @@ cat /sys/module/tern/sections/.text >"$OUT/module-text" 2>/dev/null
 
 # Fault injection reaches the device model through request files in the run directory.
 export TERN_CONTROL_DIR=$OUT/control
+# The second device's model, when the VM has one (the sharing tests).
+export TERN_CONTROL_DIR1=$OUT/control1
 n=0
 for t in "$@"; do
 	n=$((n + 1))
