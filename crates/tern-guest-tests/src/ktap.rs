@@ -18,10 +18,10 @@ pub struct Test {
 }
 
 /// Runs `tests` (those whose name contains `filter`), prints KTAP, returns the failure count.
-pub fn run(tests: &[Test], filter: Option<&str>) -> usize {
+pub fn run(tests: &[Test], filters: &[String]) -> usize {
     let selected: Vec<&Test> = tests
         .iter()
-        .filter(|t| filter.is_none_or(|f| t.name.contains(f)))
+        .filter(|t| filters.is_empty() || filters.iter().any(|f| t.name.contains(f.as_str())))
         .collect();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "KTAP version 1\n1..{}", selected.len());

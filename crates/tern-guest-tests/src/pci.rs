@@ -15,10 +15,11 @@ fn read(p: PathBuf) -> String {
 pub fn tern_function() -> Result<PathBuf, String> {
     let dir = std::fs::read_dir("/sys/bus/pci/devices").map_err(|e| format!("sysfs: {e}"))?;
     dir.filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|d| {
+        .filter(|d| {
             read(d.join("vendor")) == format!("{:#06x}", tern_hw::pci::VENDOR_ID)
                 && read(d.join("device")) == format!("{:#06x}", tern_hw::pci::DEVICE_ID)
         })
+        .min()
         .ok_or_else(|| "no PCI function 1234:7e50 in /sys/bus/pci/devices".into())
 }
 

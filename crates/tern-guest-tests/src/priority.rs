@@ -78,15 +78,7 @@ pub fn set_priority_checks_values_and_privilege() -> Outcome {
 
 /// (progress, priority) of queue `q` from debugfs.
 fn queue_state(q: u32) -> Result<(u64, u32), String> {
-    let dir = std::fs::read_dir("/sys/kernel/debug")
-        .map_err(s)?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("tern-"))
-        })
-        .ok_or("no debugfs directory")?;
+    let dir = crate::recovery::debugfs()?;
     let text = std::fs::read_to_string(dir.join("queues")).map_err(s)?;
     let line = text
         .lines()

@@ -71,14 +71,18 @@ impl Drop for Faults {
     }
 }
 
-/// The device's debugfs directory (debugfs is mounted if it is not yet).
-fn debugfs() -> Result<PathBuf, String> {
+/// The debugfs directory of the first device (lowest PCI address, the one whose model the
+/// control directory reaches); debugfs is mounted if it is not yet.
+pub fn debugfs() -> Result<PathBuf, String> {
     let find = || {
         std::fs::read_dir("/sys/kernel/debug").ok().and_then(|d| {
-            d.flatten().map(|e| e.path()).find(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("tern-"))
-            })
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("tern-"))
+                })
+                .min()
         })
     };
     if let Some(p) = find() {
@@ -736,15 +740,18 @@ pub fn resets_while_other_processes_submit() -> Outcome {
     serves(&open()?)
 }
 
+/// The first PCI function bound to tern (lowest address: accel0, the model of the control
+/// directory).
 fn pci_function() -> Result<PathBuf, String> {
     std::fs::read_dir("/sys/bus/pci/drivers/tern")
         .map_err(s)?
         .flatten()
         .map(|e| e.path())
-        .find(|p| {
+        .filter(|p| {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("0000:"))
         })
+        .min()
         .and_then(|p| std::fs::canonicalize(p).ok())
         .ok_or_else(|| "no PCI function bound to tern".into())
 }
