@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Buffer operations: create (also bad and FIXED_VA/READONLY ones), CPU-map and check the
-//! new buffer reads as zero, info, close (also under running jobs), mmap abuse, PRIME.
+//! new buffer reads as zero, info, close (also under running jobs), mmap abuse, PRIME (own
+//! buffers and dma-bufs of other exporters, see `foreign`).
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
@@ -272,8 +273,17 @@ pub fn op_prime(ctx: &mut Ctx<'_>) {
         let pool = lock(&ctx.p.dmabufs);
         ctx.rng.pick(&pool).and_then(|fd| fd.try_clone().ok())
     });
+    let mut foreign = false;
     let fd = match pooled.flatten() {
         Some(fd) => fd,
+        None if ctx.rng.chance(1, 3) => {
+            let size = 4096 * (1 + ctx.rng.below(64));
+            let Some(fd) = crate::foreign::dmabuf(ctx, size) else {
+                return;
+            };
+            foreign = true;
+            fd
+        }
         None => {
             let Some(h) = ctx.rng.pick(&a.lock().bos).map(|x| x.handle) else {
                 return;
@@ -309,6 +319,16 @@ pub fn op_prime(ctx: &mut Ctx<'_>) {
         };
         if fresh {
             let _ = track(ctx, &b, p.handle, false);
+        }
+        // A dma-buf of another exporter becomes a buffer that says so.
+        if foreign
+            && let Ok(i) = info(ctx, &b, p.handle)
+            && i.flags & uapi::DRM_TERN_BO_IMPORTED == 0
+        {
+            ctx.finding(format!(
+                "a foreign dma-buf imported as handle {} without DRM_TERN_BO_IMPORTED (flags {:#x})",
+                p.handle, i.flags
+            ));
         }
     }
     let mut pool = lock(&ctx.p.dmabufs);

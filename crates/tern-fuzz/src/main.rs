@@ -15,6 +15,7 @@ mod ctx;
 mod drm;
 mod errno;
 mod file;
+mod foreign;
 mod job_ops;
 mod mapping;
 mod program;

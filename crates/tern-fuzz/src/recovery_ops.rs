@@ -49,16 +49,19 @@ pub fn op_priority(ctx: &mut Ctx<'_>) {
     }
 }
 
-/// The driver's debugfs `reset` file, if debugfs is mounted.
+/// The debugfs `reset` file of the first device (lowest PCI address: the fuzzed accel0), if
+/// debugfs is mounted.
 fn reset_file() -> Option<std::path::PathBuf> {
     std::fs::read_dir("/sys/kernel/debug")
         .ok()?
         .flatten()
-        .find_map(|e| {
-            let p = e.path();
-            let tern = p.file_name()?.to_string_lossy().starts_with("tern-");
-            tern.then(|| p.join("reset"))
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("tern-"))
         })
+        .min()
+        .map(|p| p.join("reset"))
 }
 
 /// Forces a reset, rarely: a queue reset (one in 64 calls) or a device reset (one in 512).
