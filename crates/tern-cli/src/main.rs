@@ -4,6 +4,7 @@
 mod bench;
 mod bench_priority;
 mod gemm;
+mod pipeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,15 @@ enum Cmd {
     Coredump {
         /// The dump.
         file: PathBuf,
+    },
+    /// Throughput of a two-stage copy pipeline on one device and across two (dma-buf sharing).
+    Pipeline {
+        /// MiB per round.
+        #[arg(long, default_value_t = 16)]
+        size: u64,
+        /// Rounds per figure.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
     },
     /// Measure job latency and throughput.
     Bench {
@@ -251,6 +261,7 @@ fn main() -> ExitCode {
         Cmd::Gemm { m, n, k } => open(&cli)
             .map_err(Into::into)
             .and_then(|d| gemm::gemm(&d, *m, *n, *k)),
+        Cmd::Pipeline { size, rounds } => pipeline::pipeline(*size, *rounds),
         Cmd::Bench { jobs, priority } => open(&cli)
             .map_err(Into::into)
             .and_then(|d| bench::bench(&d, *jobs))
