@@ -119,6 +119,10 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
     ),
     ("import_rejects_bad_fds", sharing::import_rejects_bad_fds),
     (
+        "import_dmabufs_outlive_an_unbind",
+        sharing::dmabufs_outlive_an_unbind,
+    ),
+    (
         "full_ring_does_not_fail_submit",
         jobqueue::full_ring_does_not_fail_submit,
     ),
