@@ -79,7 +79,7 @@ for i in $(seq 0 $((DEVICES - 1))); do
 		sleep 0.1
 	done
 	if [ ! -S "$sock" ]; then
-		log "device model $i did not start; its log:"
+		log "the device model did not start (device $i); its log:"
 		sed 's/^/  emu| /' "$RUNDIR/emu$n.log" >&2
 		exit 90
 	fi
