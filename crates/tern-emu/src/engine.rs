@@ -534,29 +534,18 @@ fn gemm(
         vec![0.0f32; (m * n) as usize]
     };
     let (m, n, k) = (m as usize, n as usize, k as usize);
-    // i, column block, k, j order: each C element still starts from 0 (or C) and adds its
-    // products for k = 0..K-1 in order, one rounding for the product and one for the sum.
-    const JB: usize = 4096;
+    // Blocked and vectorised in `gemm`, same bits as the manual's order. It polls after each
+    // register block; the device's poll point comes at least every GEMM_POLL multiply-adds.
     let mut work = 0;
-    for i in 0..m {
-        let row = &mut c[i * n..(i + 1) * n];
-        for j0 in (0..n).step_by(JB) {
-            let j1 = (j0 + JB).min(n);
-            let part = &mut row[j0..j1];
-            for kk in 0..k {
-                let aik = a[i * k + kk];
-                let brow = &b[kk * n + j0..kk * n + j1];
-                for (cj, &bj) in part.iter_mut().zip(brow) {
-                    *cj += aik * bj;
-                }
-                work += j1 - j0;
-                if work >= GEMM_POLL {
-                    work = 0;
-                    poll(s, env)?;
-                }
-            }
+    crate::gemm::gemm(&a, &b, &mut c, (m, n, k), || {
+        work += crate::gemm::BLOCK_WORK;
+        if work >= GEMM_POLL {
+            work = 0;
+            poll(s, env)
+        } else {
+            Ok(())
         }
-    }
+    })?;
     write_f32s(s, env, c_va, &c)
 }
 

@@ -9,6 +9,7 @@ pub mod device;
 pub mod dma;
 pub mod engine;
 pub mod faults;
+pub mod gemm;
 pub mod irq;
 pub mod mmu;
 pub mod pci_config;

@@ -60,7 +60,8 @@ fn start(t: &mut TestDriver, qn: usize, va: u64, prog: &[Insn], budget: u32) -> 
     t.submit(qn, d)
 }
 
-/// Starts a GEMM of `dim`³ on queue `qn`; returns (seqno, C's DMA address).
+/// Starts a job that runs GEMMs of `dim`³ on queue `qn` until it is stopped; returns (seqno,
+/// C's DMA address).
 fn start_gemm(t: &mut TestDriver, qn: usize, dim: u64) -> (u64, u64) {
     let len = dim * dim * 4;
     let a = t.map(1, A, len, false);
@@ -73,9 +74,11 @@ fn start_gemm(t: &mut TestDriver, qn: usize, dim: u64) -> (u64, u64) {
     p.extend(la(4, dim));
     p.extend(la(5, dim));
     p.extend(la(6, dim));
+    // Over and over, so the job is surely running when the test acts (a 2048^3 GEMM alone
+    // takes only a few hundred milliseconds).
     p.push(op(Opcode::Gemm, [1, 2, 3, 4], 0));
-    p.push(halt());
-    (start(t, qn, PROG, &p, 0), c)
+    p.push(Insn::new(Opcode::Jmp, [0; 4], 0, (-2i32) as u32));
+    (start(t, qn, PROG, &p, u32::MAX), c)
 }
 
 /// Starts a COPY of `len` bytes on queue `qn`; returns (seqno, destination DMA address).
