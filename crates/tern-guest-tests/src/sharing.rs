@@ -210,7 +210,9 @@ pub fn import_from_udmabuf() -> Outcome {
 }
 
 pub fn import_from_vgem_waits_for_its_fence() -> Outcome {
-    let d = dev(0)?;
+    // On the second device: a job of device B waits for an external fence here, and for a job
+    // of device A in `import_from_other_tern_device`.
+    let d = dev(1)?;
     let vgem = Vgem::open()?;
     let n = 256 << 10;
     let bo = vgem.create(n as u64)?;
