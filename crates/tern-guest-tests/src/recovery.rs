@@ -146,7 +146,12 @@ fn dump_files() -> Vec<PathBuf> {
 /// Dismisses every pending device coredump (the framework keeps one per device).
 fn dismiss_dumps() {
     for p in dump_files() {
-        let _ = std::fs::write(p, "1");
+        let _ = std::fs::write(&p, "1");
+        // The framework deletes it asynchronously: wait, so that no later look finds it.
+        let gone = Instant::now() + Duration::from_secs(2);
+        while p.exists() && Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -155,8 +160,22 @@ fn take_dump() -> Result<Coredump, String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(p) = dump_files().first() {
-            let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            // A dump dismissed a moment ago may still be listed while the framework deletes
+            // it (asynchronously): it vanishes under the read, and the listing is tried again.
+            let bytes = match std::fs::read(p) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                Err(e) => return Err(format!("{}: {e}", p.display())),
+            };
             let _ = std::fs::write(p, "1");
+            // Wait until it is gone, so that the next look cannot find this one again.
+            let gone = Instant::now() + Duration::from_secs(2);
+            while p.exists() && Instant::now() < gone {
+                std::thread::sleep(Duration::from_millis(10));
+            }
             return Coredump::parse(&bytes)
                 .map_err(|e| format!("the coredump does not decode: {e}"));
         }
