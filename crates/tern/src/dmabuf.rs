@@ -72,7 +72,7 @@ impl DmaBuf {
         let dev = OpenOptions::new()
             .read(true)
             .open(&path)
-            .map_err(|e| Error::open(path.into(), e))?;
+            .map_err(|e| Error::open_other(path.into(), e))?;
         let mut a = HeapAllocation {
             len: size,
             fd_flags: (libc::O_RDWR | libc::O_CLOEXEC) as u32,
@@ -96,7 +96,7 @@ impl DmaBuf {
             .read(true)
             .write(true)
             .open(path)
-            .map_err(|e| Error::open(path.into(), e))?;
+            .map_err(|e| Error::open_other(path.into(), e))?;
         let mut c = UdmabufCreate {
             memfd: memfd.as_raw_fd() as u32,
             flags: UDMABUF_FLAGS_CLOEXEC,

@@ -90,6 +90,15 @@ impl Error {
         };
         Error::Open { path, source, hint }
     }
+
+    /// Opening a node that is not a TERN device (a dma-heap, udmabuf) failed.
+    pub(crate) fn open_other(path: PathBuf, source: std::io::Error) -> Self {
+        Error::Open {
+            path,
+            source,
+            hint: "",
+        }
+    }
 }
 
 /// Result with the library's [`Error`].
