@@ -39,14 +39,7 @@ fn heap(size: u64) -> Option<OwnedFd> {
 }
 
 fn udmabuf(size: u64) -> Option<OwnedFd> {
-    // SAFETY: a NUL-terminated name and valid flags.
-    let memfd =
-        owned(unsafe { libc::memfd_create(c"tern-fuzz".as_ptr(), libc::MFD_ALLOW_SEALING) })?;
-    File::from(memfd.try_clone().ok()?).set_len(size).ok()?;
-    // SAFETY: fcntl on our own descriptor.
-    if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK) } < 0 {
-        return None;
-    }
+    let memfd = tern::DmaBuf::sealed_memfd(size).ok()?;
     tern::DmaBuf::from_memfd(memfd.as_fd(), 0, size)
         .ok()
         .map(tern::DmaBuf::into_fd)

@@ -210,20 +210,9 @@ impl Vgem {
 /// A memfd of `size` bytes holding `data` at its start, sealed against shrinking (what
 /// udmabuf requires).
 pub fn memfd(size: u64, data: &[u8]) -> Result<OwnedFd, String> {
-    // SAFETY: a NUL-terminated name and valid flags.
-    let fd = unsafe { libc::memfd_create(c"tern-test".as_ptr(), libc::MFD_ALLOW_SEALING) };
-    if fd < 0 {
-        return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: the kernel just created `fd` for this process.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = tern::DmaBuf::sealed_memfd(size).map_err(|e| e.to_string())?;
     let file = File::from(fd.try_clone().map_err(|e| e.to_string())?);
-    file.set_len(size).map_err(|e| format!("ftruncate: {e}"))?;
     std::os::unix::fs::FileExt::write_all_at(&file, data, 0).map_err(|e| e.to_string())?;
-    // SAFETY: fcntl on our own fd.
-    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK) } < 0 {
-        return Err(format!("F_ADD_SEALS: {}", std::io::Error::last_os_error()));
-    }
     Ok(fd)
 }
 

@@ -107,6 +107,11 @@ impl DmaBuf {
         DmaBuf::from_fd(owned_fd(fd)?)
     }
 
+    /// A new memfd of `size` zeroed bytes, sealed against shrinking, for [`DmaBuf::from_memfd`].
+    pub fn sealed_memfd(size: u64) -> Result<OwnedFd> {
+        crate::ioctl::sealed_memfd(size)
+    }
+
     /// The file descriptor.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()

@@ -126,3 +126,26 @@ pub(crate) fn ioctl_ret<T>(
     }
     Ok(r)
 }
+
+/// A new memfd of `size` bytes, sealed against shrinking (what udmabuf requires of its pages).
+pub(crate) fn sealed_memfd(size: u64) -> Result<std::os::fd::OwnedFd> {
+    let err = |what| Error::Ioctl {
+        ioctl: what,
+        source: std::io::Error::last_os_error(),
+    };
+    // SAFETY: a NUL-terminated name and valid flags.
+    let fd = unsafe { libc::memfd_create(c"tern".as_ptr(), libc::MFD_ALLOW_SEALING) };
+    if fd < 0 {
+        return Err(err("memfd_create"));
+    }
+    let fd = owned_fd(fd)?;
+    // SAFETY: ftruncate and fcntl on a descriptor this function owns.
+    if unsafe { libc::ftruncate(fd.as_raw_fd(), size as libc::off_t) } < 0 {
+        return Err(err("ftruncate"));
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK) } < 0 {
+        return Err(err("F_ADD_SEALS"));
+    }
+    Ok(fd)
+}
