@@ -92,7 +92,7 @@ fn mb_s(size: u64, rounds: usize, t: Duration) -> f64 {
     (size as f64 * rounds as f64) / t.as_secs_f64() / 1e6
 }
 
-/// Fills `src` with a pattern and checks that `dst` holds it.
+/// Checks that `dst` holds what `src` holds.
 fn verify(src: &mut Buffer<'_>, dst: &mut Buffer<'_>) -> Result<()> {
     if src.bytes()? != dst.bytes()? {
         bail!("the pipeline's output differs from its input");
