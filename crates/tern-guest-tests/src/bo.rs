@@ -114,6 +114,14 @@ pub fn bo_create_rejects_bad_values() -> Outcome {
         libc::EINVAL,
     )?;
     try_create(
+        "IMPORTED (an output-only flag) on input",
+        uapi::drm_tern_bo_create {
+            flags: uapi::DRM_TERN_BO_IMPORTED,
+            ..ok
+        },
+        libc::EINVAL,
+    )?;
+    try_create(
         "handle set on input",
         uapi::drm_tern_bo_create { handle: 5, ..ok },
         libc::EINVAL,
