@@ -31,6 +31,7 @@ pub(crate) struct State {
     pub ctx_table: u64,
     pub ctx_count: u32,
     pub scratch: u32,
+    pub selftest_addr: u64,
     pub crash_code: u32,
     pub event_count: u32,
     pub ts_hi: u32,
@@ -518,6 +519,8 @@ impl Inner {
                 t as u32
             }
             regs::TIMESTAMP_HI => st.ts_hi,
+            regs::SELFTEST_ADDR_LO => st.selftest_addr as u32,
+            regs::SELFTEST_ADDR_HI => (st.selftest_addr >> 32) as u32,
             _ => 0,
         }
     }
@@ -548,6 +551,15 @@ impl Inner {
                     self.irqs.raise(val as u16);
                 }
             }
+            regs::SELFTEST_ADDR_LO => {
+                let mut st = self.st();
+                st.selftest_addr = lo(st.selftest_addr)
+            }
+            regs::SELFTEST_ADDR_HI => {
+                let mut st = self.st();
+                st.selftest_addr = hi(st.selftest_addr)
+            }
+            regs::SELFTEST => self.self_test(val),
             regs::ABI_SELECT => self.select_abi(val),
             regs::BOOT_ADDR_LO => {
                 let mut st = self.st();
@@ -579,6 +591,17 @@ impl Inner {
             regs::CTX_INVALIDATE => self.invalidate(val),
             regs::RESET if val == regs::RESET_MAGIC => self.reset(),
             _ => log::debug!("bar0: write {val:#x} to {off:#x} ignored"),
+        }
+    }
+
+    /// `SELFTEST` (`docs/hardware.md` 3.1): the word by DMA, then vector 5.
+    fn self_test(&self, val: u32) {
+        let addr = self.st().selftest_addr;
+        if addr == 0 || !addr.is_multiple_of(4) {
+            return;
+        }
+        if self.dma_write(addr, &val.to_le_bytes()).is_ok() {
+            self.irqs.raise(tern_hw::vectors::SELFTEST);
         }
     }
 

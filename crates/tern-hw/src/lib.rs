@@ -82,6 +82,12 @@ pub mod regs {
     pub const TIMESTAMP_LO: u64 = 0x05c;
     /// RO: latched high half.
     pub const TIMESTAMP_HI: u64 = 0x060;
+    /// RW: DMA address of the self-test word, low half (`docs/hardware.md` 3.1).
+    pub const SELFTEST_ADDR_LO: u64 = 0x064;
+    /// RW: high half.
+    pub const SELFTEST_ADDR_HI: u64 = 0x068;
+    /// WO: write the value to the self-test word by DMA, then raise vector 5.
+    pub const SELFTEST: u64 = 0x06c;
     /// `'RST!'`.
     pub const RESET_MAGIC: u32 = u32::from_le_bytes(*b"RST!");
     /// First queue register block.
@@ -141,8 +147,10 @@ pub mod caps {
     pub const I32: u32 = 4;
     /// `TS` and the timestamp registers.
     pub const TIMESTAMP: u32 = 8;
+    /// The `SELFTEST` registers and vector 5.
+    pub const SELFTEST: u32 = 16;
     /// All of the above.
-    pub const ALL: u32 = MMU | F32 | I32 | TIMESTAMP;
+    pub const ALL: u32 = MMU | F32 | I32 | TIMESTAMP | SELFTEST;
 }
 
 /// Event page layout (`docs/hardware.md` 6.1): byte offsets of its fields.
@@ -177,6 +185,8 @@ pub mod vectors {
     pub const fn queue(q: u16) -> u16 {
         1 + q
     }
+    /// Self-test completions (`SELFTEST`).
+    pub const SELFTEST: u16 = 5;
 }
 
 /// Firmware image format constants (`docs/hardware.md` 4.1).
