@@ -9,21 +9,33 @@
 //! Per session: this thread reads the client; one thread writes to the crate server (so a
 //! server stalled on a DMA reply never stalls that reply); one thread forwards the server's
 //! replies to the client; one runs `Server::run`.
+//!
+//! Region accesses (BAR0 and config space: the whole job path) do not take that detour: the
+//! reading thread serves them itself and writes the reply ([`serve_region`]), unless
+//! messages it forwarded earlier are still in the server (then the access is forwarded too,
+//! so that it stays in order). A region access whose handler needs a message-path DMA (a
+//! window without an fd) keeps serving the client from the same thread while it waits
+//! ([`Pump`]): the reply it waits for arrives on the socket this thread reads.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use vfio_user::Server;
+use vfio_bindings::bindings::vfio::{VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX};
+use vfio_user::{Server, ServerBackend};
 
 use crate::backend::{Backend, irqs, regions};
 use crate::device::Device;
 use crate::dma::MessagePath;
-use crate::wire::{self, DMA_READ, DMA_WRITE, ERROR, Header, Message};
+use crate::wire::{
+    self, DMA_READ, DMA_WRITE, ERROR, Header, Message, NO_REPLY, REGION_READ, REGION_WRITE, REPLY,
+};
 
 /// How long a device thread waits for the client to answer one DMA request.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,7 +104,10 @@ impl Link {
             ..Default::default()
         };
         let sent = self.send(&Message::new(h, parts));
-        let reply = sent.and_then(|()| wait_reply(&rx));
+        let reply = sent.and_then(|()| match Pump::pump_until(self, id) {
+            Some(r) => r,
+            None => wait_reply(&rx),
+        });
         self.pending().waiters.remove(&id);
         let reply = reply?;
         let rh = reply.header();
@@ -145,6 +160,197 @@ fn wait_reply(rx: &mpsc::Receiver<Message>) -> io::Result<Message> {
             }
         }
     }
+}
+
+/// The reading thread's hold on the client while it serves a region access itself: a
+/// message-path DMA made by that access waits for its reply by reading the client here,
+/// handing other replies to the threads waiting for them and keeping requests for after the
+/// access, in order.
+struct Pump {
+    client: UnixStream,
+    deferred: VecDeque<Message>,
+}
+
+thread_local! {
+    static PUMP: RefCell<Option<Pump>> = const { RefCell::new(None) };
+}
+
+impl Pump {
+    /// Makes the calling thread the one that reads `client` (`None`: no longer).
+    fn install(client: Option<UnixStream>) {
+        PUMP.with(|p| {
+            *p.borrow_mut() = client.map(|client| Pump {
+                client,
+                deferred: VecDeque::new(),
+            })
+        });
+    }
+
+    /// The next message a pump kept back, if any.
+    fn deferred() -> Option<Message> {
+        PUMP.with(|p| p.borrow_mut().as_mut()?.deferred.pop_front())
+    }
+
+    /// On the reading thread: reads the client until the reply to request `id` of `link`
+    /// arrives, for at most [`REPLY_TIMEOUT`]. `None` on any other thread.
+    fn pump_until(link: &Link, id: u16) -> Option<io::Result<Message>> {
+        PUMP.with(|p| {
+            let mut p = p.try_borrow_mut().ok()?;
+            Some(p.as_mut()?.until(link, id))
+        })
+    }
+
+    fn until(&mut self, link: &Link, id: u16) -> io::Result<Message> {
+        let deadline = std::time::Instant::now() + REPLY_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            if !readable(&self.client, left)? {
+                continue;
+            }
+            match wire::recv(&self.client)? {
+                None => return Err(io::ErrorKind::NotConnected.into()),
+                Some(m) if m.header().is_reply() && m.header().id == id => return Ok(m),
+                Some(m) if m.header().is_reply() => link.deliver(m),
+                Some(m) => self.deferred.push_back(m),
+            }
+        }
+    }
+}
+
+/// Waits at most `timeout` for `s` to have something to read.
+fn readable(s: &UnixStream, timeout: Duration) -> io::Result<bool> {
+    let mut fd = libc::pollfd {
+        fd: s.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: `fd` is one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut fd, 1, ms) };
+    match n {
+        n if n > 0 => Ok(true),
+        0 => Ok(false),
+        _ => {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Largest region access served: BAR0 and config space are far smaller.
+const MAX_REGION_ACCESS: u32 = 1 << 16;
+
+/// Serves a REGION_READ or REGION_WRITE message `m` on `backend`, as the crate's server
+/// would, and returns the reply (none for a write that asked for none). A bad message or a
+/// failed access gets an error reply with its errno; the session goes on.
+fn serve_region(backend: &mut Backend, m: &Message) -> Option<Message> {
+    let h = m.header();
+    let p = m.payload();
+    let reply = |flags: u32, error: u32, parts: &[&[u8]]| {
+        let rh = Header {
+            id: h.id,
+            command: h.command,
+            size: 0,
+            flags,
+            error,
+        };
+        Message::new(rh, parts)
+    };
+    let fail = |e: io::Error| {
+        let errno = e.raw_os_error().unwrap_or(libc::EIO) as u32;
+        reply(REPLY | ERROR, errno, &[])
+    };
+    let (Some(offset), Some(region), Some(count)) =
+        (wire::u64_at(p, 0), wire::u32_at(p, 8), wire::u32_at(p, 12))
+    else {
+        return Some(fail(io::Error::from_raw_os_error(libc::EINVAL)));
+    };
+    let head = &p[..16];
+    if count > MAX_REGION_ACCESS {
+        return Some(fail(io::Error::from_raw_os_error(libc::EINVAL)));
+    }
+    if h.command == REGION_READ {
+        let mut data = vec![0u8; count as usize];
+        return Some(match backend.region_read(region, offset, &mut data) {
+            Ok(()) => reply(REPLY, 0, &[head, &data]),
+            Err(e) => fail(e),
+        });
+    }
+    let data = &p[16..];
+    let done = if data.len() == count as usize {
+        backend.region_write(region, offset, data)
+    } else {
+        Err(io::Error::from_raw_os_error(libc::EINVAL))
+    };
+    if h.flags & NO_REPLY != 0 {
+        if let Err(e) = done {
+            log::warn!("posted write of region {region} at {offset:#x} failed: {e}");
+        }
+        return None;
+    }
+    Some(match done {
+        Ok(()) => reply(REPLY, 0, &[head]),
+        Err(e) => fail(e),
+    })
+}
+
+/// What the reading thread forwarded to the crate server and has not seen answered.
+#[derive(Default)]
+struct InServer {
+    /// Forwarded messages whose replies have not been forwarded back yet.
+    count: AtomicUsize,
+    /// Ids of messages the client sent without wanting a reply: forwarded asking for one (so
+    /// that they are counted), their replies are not passed on.
+    swallow: Mutex<HashSet<u16>>,
+}
+
+impl InServer {
+    fn swallow(&self) -> std::sync::MutexGuard<'_, HashSet<u16>> {
+        self.swallow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts `m`, about to be forwarded; a message that wants no reply is changed to want one.
+    fn forwarding(&self, m: &mut Message) {
+        let h = m.header();
+        if h.flags & NO_REPLY != 0 {
+            self.swallow().insert(h.id);
+            let flags = h.flags & !NO_REPLY;
+            m.bytes[8..12].copy_from_slice(&flags.to_le_bytes());
+        }
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A reply from the server: uncounts it; whether the client is to see it.
+    fn replied(&self, id: u16) -> bool {
+        let _ = self
+            .count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        !self.swallow().remove(&id)
+    }
+
+    /// Whether a region access may be served at once: nothing forwarded is outstanding.
+    fn idle(&self) -> bool {
+        self.count.load(Ordering::SeqCst) == 0
+    }
+}
+
+/// Whether `m` is a region access the reading thread serves itself.
+fn is_region_access(m: &Message) -> bool {
+    let h = m.header();
+    let region = wire::u32_at(m.payload(), 8);
+    (h.command == REGION_READ || h.command == REGION_WRITE)
+        && m.fds.is_empty()
+        && matches!(
+            region,
+            Some(VFIO_PCI_BAR0_REGION_INDEX | VFIO_PCI_CONFIG_REGION_INDEX)
+        )
 }
 
 fn short_reply() -> io::Error {
@@ -229,7 +435,10 @@ fn session(client: UnixStream, dev: &Arc<Device>) -> io::Result<()> {
     let (to_server, queue) = mpsc::channel::<Message>();
     let (inner_r, inner_w) = (inner.try_clone()?, inner);
     let client_r = client.try_clone()?;
-    std::thread::scope(|s| {
+    let in_server = InServer::default();
+    let mut here = Backend::new(dev.clone());
+    Pump::install(Some(client.try_clone()?));
+    let result = std::thread::scope(|s| {
         s.spawn(|| {
             let mut backend = Backend::new(dev.clone());
             if let Err(e) = server.run(&mut backend) {
@@ -248,6 +457,7 @@ fn session(client: UnixStream, dev: &Arc<Device>) -> io::Result<()> {
         });
         // Server -> client.
         let link2 = link.clone();
+        let in_server = &in_server;
         s.spawn(move || {
             loop {
                 match wire::recv(&inner_r) {
@@ -256,6 +466,9 @@ fn session(client: UnixStream, dev: &Arc<Device>) -> io::Result<()> {
                         if h.command == wire::VERSION && h.is_reply() {
                             let v = wire::max_xfer(m.payload()).unwrap_or(wire::DEFAULT_MAX_XFER);
                             link2.server_max.store(v, Ordering::Relaxed);
+                        }
+                        if h.is_reply() && !in_server.replied(h.id) {
+                            continue;
                         }
                         if let Err(e) = link2.send(&m) {
                             log::warn!("proxy: to client: {e}");
@@ -272,19 +485,32 @@ fn session(client: UnixStream, dev: &Arc<Device>) -> io::Result<()> {
             // The server ended the session: end it for the client too.
             let _ = client.shutdown(std::net::Shutdown::Both);
         });
-        // Client -> server or to a waiting DMA request.
+        // Client -> here, the server or a waiting DMA request.
         let result = loop {
-            match wire::recv(&client_r) {
-                Ok(Some(m)) => {
+            let next = match Pump::deferred() {
+                Some(m) => Ok(Some(m)),
+                None => wire::recv(&client_r),
+            };
+            match next {
+                Ok(Some(mut m)) => {
                     let h = m.header();
                     if h.is_reply() {
                         link.deliver(m);
+                        continue;
+                    }
+                    if is_region_access(&m) && in_server.idle() {
+                        if let Some(r) = serve_region(&mut here, &m)
+                            && let Err(e) = link.send(&r)
+                        {
+                            break Err(e);
+                        }
                         continue;
                     }
                     if h.command == wire::VERSION {
                         let v = wire::max_xfer(m.payload()).unwrap_or(wire::DEFAULT_MAX_XFER);
                         link.client_max.store(v, Ordering::Relaxed);
                     }
+                    in_server.forwarding(&mut m);
                     if to_server.send(m).is_err() {
                         break Ok(());
                     }
@@ -296,5 +522,7 @@ fn session(client: UnixStream, dev: &Arc<Device>) -> io::Result<()> {
         link.close();
         drop(to_server);
         result
-    })
+    });
+    Pump::install(None);
+    result
 }
