@@ -8,6 +8,8 @@
 //! - `recovery`: resets done, whether the device is wedged.
 //! - `timeout_ms`: the watchdog timeout (read and write).
 //! - `reset`: write `queue N` to reset queue N as if its job had hung, or `device`.
+//! - `selftest`: reading runs the platform's round trip (`src/selftest.rs`) and prints its
+//!   figures in nanoseconds.
 
 use kernel::{
     debugfs::{
@@ -27,28 +29,52 @@ use kernel::{
 use crate::{
     coredump,
     regs::NUM_QUEUES,
+    selftest::SelfTest,
     shared::{
         Shared,
         RESET_DEVICE, //
     },
 };
 
-/// The directory of one device; removed when dropped.
-pub(crate) type Debugfs = Scope<Arc<Shared>>;
-
-/// Creates the directory of the device `shared` belongs to.
-pub(crate) fn create(shared: Arc<Shared>) -> Result<Pin<KBox<Debugfs>>> {
-    let name = CString::try_from_fmt(fmt!("tern-{}", shared.dev.name()))?;
-    KBox::pin_init(Scope::dir(shared, &name, populate), GFP_KERNEL)
+/// What the files of a device's directory read.
+pub(crate) struct Files {
+    shared: Arc<Shared>,
+    /// The `CAPS` register.
+    caps: u32,
 }
 
-fn populate<'data, 'dir>(shared: &'data Arc<Shared>, dir: &'dir ScopedDir<'data, 'dir>) {
+/// The directory of one device; removed when dropped.
+pub(crate) type Debugfs = Scope<Files>;
+
+/// Creates the directory of the device `shared` belongs to.
+pub(crate) fn create(shared: Arc<Shared>, caps: u32) -> Result<Pin<KBox<Debugfs>>> {
+    let name = CString::try_from_fmt(fmt!("tern-{}", shared.dev.name()))?;
+    KBox::pin_init(Scope::dir(Files { shared, caps }, &name, populate), GFP_KERNEL)
+}
+
+fn populate<'data, 'dir>(files: &'data Files, dir: &'dir ScopedDir<'data, 'dir>) {
+    let shared = &files.shared;
     dir.read_callback_file(c"fw_log", shared, &show_fw_log);
     dir.read_callback_file(c"queues", shared, &show_queues);
     dir.read_callback_file(c"jobs", shared, &show_jobs);
     dir.read_callback_file(c"recovery", shared, &show_recovery);
     dir.read_write_file(c"timeout_ms", &shared.timeout_ms);
     dir.write_only_callback_file(c"reset", shared, &write_reset);
+    dir.read_callback_file(c"selftest", files, &show_selftest);
+}
+
+fn show_selftest(files: &Files, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    // A read cannot fail with an errno here: the error is the output.
+    let r = match SelfTest::run(&files.shared, files.caps) {
+        Ok(r) => r,
+        Err(e) => return writeln!(f, "error {e:?}"),
+    };
+    writeln!(f, "rounds {}", r.rounds)?;
+    writeln!(f, "min_ns {}", r.min)?;
+    writeln!(f, "p50_ns {}", r.p50)?;
+    writeln!(f, "p99_ns {}", r.p99)?;
+    writeln!(f, "max_ns {}", r.max)?;
+    writeln!(f, "total_ns {}", r.total)
 }
 
 fn show_fw_log(shared: &Arc<Shared>, f: &mut fmt::Formatter<'_>) -> fmt::Result {

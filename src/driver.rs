@@ -39,6 +39,7 @@ use crate::{
     ioctl,
     queue::QueueIrq,
     regs,
+    selftest::SelfTestIrq,
     shared::Shared,
     uapi::{
         self,
@@ -106,6 +107,9 @@ pub(crate) struct Hw<'a> {
     q2: irq::ThreadedRegistration<'a, QueueIrq>,
     #[pin]
     q3: irq::ThreadedRegistration<'a, QueueIrq>,
+    /// The self-test interrupt handler (MSI-X vector 5), a hard interrupt handler.
+    #[pin]
+    selftest: irq::Registration<'a, SelfTestIrq>,
     /// Removed before the recovery stops, so that it asks for no more resets.
     _debugfs: Option<Pin<KBox<Debugfs>>>,
     /// Stops the watchdog and the recovery once no interrupt handler can ask for a reset.
@@ -294,6 +298,11 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
     let drm = drm::UnregisteredDevice::<TernDriver>::new(pdev, Ok::<_, Error>(shared.clone()))
         .inspect_err(|e| dev_err!(pdev, "cannot allocate the DRM device: {e:?}\n"))?;
 
+    // CAST: `VECTOR_SELFTEST` is a small constant.
+    let selftest_irq = vectors
+        .index(regs::VECTOR_SELFTEST as usize)
+        .inspect_err(|e| dev_err!(pdev, "no MSI-X vector for the self-test: {e:?}\n"))?;
+
     let queue_irqs = [
         queue_irq(vectors, &shared, 0),
         queue_irq(vectors, &shared, 1),
@@ -325,8 +334,17 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         q2 <- unsafe { register_queue_irq(irqs.2) },
         // SAFETY: As above.
         q3 <- unsafe { register_queue_irq(irqs.3) },
+        // SAFETY: As above.
+        selftest <- unsafe {
+            irq::Registration::new(
+                selftest_irq.into(),
+                irq::Flags::TRIGGER_NONE,
+                c"tern-selftest",
+                Ok::<_, Error>(SelfTestIrq(sh.clone())),
+            )
+        },
         // Without debugfs the device works; only its debugging files are missing.
-        _debugfs: debugfs::create(sh.clone()).ok(),
+        _debugfs: debugfs::create(sh.clone(), caps).ok(),
         _stop: StopRecovery(sh.clone()),
         _abort: AbortJobs(sh.clone()),
         shared: sh.clone(),

@@ -18,6 +18,7 @@ mod mmu;
 mod queue;
 mod recovery;
 mod regs;
+mod selftest;
 mod shared;
 mod uapi;
 mod vm;
