@@ -459,15 +459,22 @@ impl Queue {
         })
     }
 
-    /// Writes the descriptor of ring job `seqno`, in the slot of `st`'s ring that it takes.
-    fn write_descriptor(&self, st: &State, seqno: u64, desc: &Descriptor, nop: bool) -> Result {
+    /// The first word of a descriptor: opcode, flags and context.
+    fn first_word(desc: &Descriptor, nop: bool, irq: bool) -> u64 {
         let opcode = if nop || desc.cmd_len == 0 {
             regs::OP_NOP
         } else {
             regs::OP_EXEC
         };
+        let flags = if irq { regs::DESC_FLAG_IRQ } else { 0 };
+        opcode | (flags << 8) | (u64::from(desc.context) << 32)
+    }
+
+    /// Writes the descriptor of ring job `seqno`, in the slot of `st`'s ring that it takes,
+    /// without the IRQ flag (see [`Queue::schedule`]).
+    fn write_descriptor(&self, st: &State, seqno: u64, desc: &Descriptor, nop: bool) -> Result {
         let words = [
-            opcode | (regs::DESC_FLAG_IRQ << 8) | (u64::from(desc.context) << 32),
+            Self::first_word(desc, nop, false),
             seqno,
             if nop { 0 } else { desc.cmd_va },
             if nop {
@@ -485,6 +492,22 @@ impl Queue {
             self.ring.write(base + i, *w)?;
         }
         Ok(())
+    }
+
+    /// Sets the IRQ flag of ring job `seqno`'s descriptor, before the doorbell that publishes it.
+    ///
+    /// Interrupts are coalesced: of the descriptors one doorbell publishes, only the last asks
+    /// for an interrupt, and each one followed by an EXEC (which may run long, so the jobs
+    /// before it are not kept waiting for it). The device completes in order and the handler
+    /// retires everything up to the fence, so a run of quick jobs costs one interrupt; a lone
+    /// job is its own batch and is not delayed. The device reads none of these descriptors
+    /// before the doorbell.
+    fn flag_irq(&self, st: &State, seqno: u64) {
+        if let Some(rj) = st.ring.get(st.slot(seqno)).and_then(Option::as_ref) {
+            let word = Self::first_word(&rj.desc, rj.verdict.is_some(), true);
+            // Not reached: the slot is in range.
+            let _ = self.ring.write(st.slot(seqno) * DESC_WORDS, word);
+        }
     }
 
     /// Moves every job that can run onto the ring, oldest first within a file, files in turn,
@@ -521,6 +544,9 @@ impl Queue {
                 };
                 let seqno = st.next_seqno;
                 let verdict = pending.verdict();
+                if queued && verdict.is_none() && pending.desc.cmd_len != 0 {
+                    self.flag_irq(st, seqno - 1);
+                }
                 if self
                     .write_descriptor(st, seqno, &pending.desc, verdict.is_some())
                     .is_err()
@@ -544,6 +570,7 @@ impl Queue {
             }
             st.entities.retain(|e| !e.jobs.is_empty() || e.reserved != 0);
             if queued {
+                self.flag_irq(st, st.next_seqno - 1);
                 // The descriptors must be visible before the doorbell.
                 dma_mb(Write);
                 // CAST: `index` is below `NUM_QUEUES`.
@@ -854,6 +881,9 @@ impl Queue {
         st.paused = false;
         for rj in held {
             let seqno = st.next_seqno;
+            if st.tail != 0 && rj.verdict.is_none() && rj.desc.cmd_len != 0 {
+                self.flag_irq(st, seqno - 1);
+            }
             // Not reached: the slot is in range.
             let _ = self.write_descriptor(st, seqno, &rj.desc, rj.verdict.is_some());
             let at = st.slot(seqno);
@@ -869,6 +899,7 @@ impl Queue {
         if let Some(bar) = shared.bar.try_access() {
             self.program_priority(st, &bar);
             if st.tail != 0 {
+                self.flag_irq(st, st.next_seqno - 1);
                 dma_mb(Write);
                 let _ = bar.try_write32(st.tail, regs::DOORBELL_BASE + 4 * self.index);
             }
