@@ -5,7 +5,8 @@
 #
 #   build-kernel.sh [dev|san]
 #
-# dev: GCC, kernel/tern.config, in $KBUILD_DIR; for make demo, make vm and benchmarks.
+# dev: GCC, kernel/tern.config + trace.config, in $KBUILD_DIR; for make demo, make vm and
+#      benchmarks (with ftrace for profiles).
 # san: Clang (LLVM=-$TERN_LLVM), tern.config + sanitize.config, in $KSAN_DIR; the guest tests
 #      run on it.
 # Rebuilt only when the source package, a fragment, the patches, the toolchain or this script
@@ -17,7 +18,8 @@ set -euo pipefail
 FLAVOUR=${1:-dev}
 PATCHDIR=$TERN_ROOT/kernel/patches
 case $FLAVOUR in
-dev) KDIR=$KBUILD_DIR FRAGMENTS=("$TERN_ROOT/kernel/tern.config") KLLVM=() ;;
+dev) KDIR=$KBUILD_DIR FRAGMENTS=("$TERN_ROOT/kernel/tern.config" "$TERN_ROOT/kernel/trace.config")
+	KLLVM=() ;;
 san) KDIR=$KSAN_DIR FRAGMENTS=("$TERN_ROOT/kernel/tern.config" "$TERN_ROOT/kernel/sanitize.config")
 	KLLVM=("LLVM=-$TERN_LLVM") ;;
 *) die "unknown kernel flavour '$FLAVOUR' (dev or san)" ;;
