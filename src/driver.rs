@@ -25,6 +25,7 @@ use kernel::{
 };
 
 use crate::{
+    batch,
     debugfs::{
         self,
         Debugfs, //
@@ -48,6 +49,7 @@ use crate::{
         DRM_IOCTL_TERN_QUERY,
         DRM_IOCTL_TERN_SUBMIT,
         DRM_IOCTL_TERN_SET_PRIORITY,
+        DRM_IOCTL_TERN_SUBMIT_BATCH,
         DRM_IOCTL_TERN_WAIT, //
     },
 };
@@ -466,6 +468,7 @@ impl drm::Driver for TernDriver {
         (TERN_SUBMIT, uapi::drm_tern_submit, 0, ioctl::submit),
         (TERN_WAIT, uapi::drm_tern_wait, 0, ioctl::wait),
         (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, ioctl::set_priority),
+        (TERN_SUBMIT_BATCH, uapi::drm_tern_submit_batch, 0, batch::submit_batch),
     }
 
     fn show_fdinfo(

@@ -207,7 +207,7 @@ pub(crate) fn bo_info(
 }
 
 /// Reads `count` entries of type `T` from the user array at `addr`.
-fn read_array<T: FromBytes>(addr: u64, count: u32) -> Result<KVec<T>> {
+pub(crate) fn read_array<T: FromBytes>(addr: u64, count: u32) -> Result<KVec<T>> {
     // CAST: At most `DRM_TERN_MAX_SYNCS` or `MAX_SUBMIT_BOS` entries.
     let count = count as usize;
     let mut out = KVec::with_capacity(count, GFP_KERNEL)?;
@@ -248,6 +248,14 @@ pub(crate) fn submit(
     s: &mut uapi::drm_tern_submit,
     file: &DrmFile,
 ) -> Result<u32> {
+    check_submit(s)?;
+    queue_job(hw, s, file, true)?;
+    Ok(0)
+}
+
+/// The checks of SUBMIT's own fields: flags, queue, lengths, offsets, counts, MBZ fields and
+/// outputs.
+pub(crate) fn check_submit(s: &uapi::drm_tern_submit) -> Result {
     // CAST: 4 queues.
     if s.flags & !uapi::DRM_TERN_SUBMIT_FLAGS != 0
         || s.queue >= NUM_QUEUES as u32
@@ -263,7 +271,57 @@ pub(crate) fn submit(
     {
         return Err(EINVAL);
     }
-    // CAST: Checked above.
+    Ok(())
+}
+
+/// Reads the arrays of a checked SUBMIT and looks up its handles, as [`queue_job`] does, but
+/// changes nothing: what a batch checks of every entry before it queues any.
+pub(crate) fn precheck_submit(s: &uapi::drm_tern_submit, file: &DrmFile) -> Result {
+    let refs: KVec<uapi::drm_tern_bo_ref> = read_array(s.bos, s.bo_count)?;
+    let waits: KVec<uapi::drm_tern_sync> = read_array(s.waits, s.wait_count)?;
+    let signals: KVec<uapi::drm_tern_sync> = read_array(s.signals, s.signal_count)?;
+    let bad_usage = |u: u32| u == 0 || u & !uapi::DRM_TERN_BO_USAGE != 0;
+    if refs.iter().any(|r| bad_usage(r.usage))
+        || waits.iter().any(|w| w.flags != 0)
+        || signals.iter().any(|w| w.flags != 0)
+    {
+        return Err(EINVAL);
+    }
+    for r in refs.iter() {
+        TernBo::lookup_handle(file, r.handle)?;
+    }
+    for sync in Iterator::chain(waits.iter(), signals.iter()) {
+        SyncObj::lookup(file, sync.handle)?;
+    }
+    if s.cmd_handle != 0 || s.cmd_len != 0 {
+        program_bo(s, file)?;
+    }
+    Ok(())
+}
+
+/// The buffer holding a SUBMIT's program, which must lie inside it.
+fn program_bo(s: &uapi::drm_tern_submit, file: &DrmFile) -> Result<ARef<TernBo>> {
+    let bo = TernBo::lookup_handle(file, s.cmd_handle)?;
+    // CAST: usize and u64 have the same width on 64-bit machines.
+    let size = bo.size() as u64;
+    let end = s.cmd_offset.checked_add(u64::from(s.cmd_len));
+    if s.cmd_offset >= size || end.is_none_or(|end| end > size) {
+        return Err(EINVAL);
+    }
+    Ok(bo)
+}
+
+/// Queues the job of a checked SUBMIT and writes its outputs into `s`; runs the scheduler
+/// when `schedule` is set (a batch runs it once, at its end).
+///
+/// Returns the job's queue. An error changes nothing.
+pub(crate) fn queue_job(
+    hw: &Hw<'_>,
+    s: &mut uapi::drm_tern_submit,
+    file: &DrmFile,
+    schedule: bool,
+) -> Result<usize> {
+    // CAST: Checked by `check_submit`.
     let queue_index = s.queue as usize;
     let queue = hw.shared.queues.get(queue_index).ok_or(EINVAL)?;
     // Until the job is recorded, a buffer closed meanwhile keeps its mapping: the job may use
@@ -315,14 +373,7 @@ pub(crate) fn submit(
     };
     let mut cmd = None;
     if s.cmd_handle != 0 || s.cmd_len != 0 {
-        let bo = TernBo::lookup_handle(file, s.cmd_handle)?;
-        // CAST: usize and u64 have the same width on 64-bit machines.
-        let size = bo.size() as u64;
-        let end = s.cmd_offset.checked_add(u64::from(s.cmd_len));
-        if s.cmd_offset >= size || end.is_none_or(|end| end > size) {
-            return Err(EINVAL);
-        }
-        cmd = Some(bo);
+        cmd = Some(program_bo(s, file)?);
     }
 
     // Fails once the device is gone, and for a banned file.
@@ -412,7 +463,9 @@ pub(crate) fn submit(
         program,
     };
     place.commit(PendingJob::new(deps, desc, job));
-    queue.schedule(&hw.shared);
+    if schedule {
+        queue.schedule(&hw.shared);
+    }
     if let Some(out) = out {
         // CAST: Descriptors are small non-negative numbers.
         s.out_fence_fd = out.fd() as i32;
@@ -420,7 +473,7 @@ pub(crate) fn submit(
     }
     inner.count_submission();
     s.seqno = seqno;
-    Ok(0)
+    Ok(queue_index)
 }
 
 /// Copies a job result into the WAIT arguments.

@@ -4,6 +4,7 @@
 //!
 //! A DRM compute-accelerator driver (`/dev/accel/accelN`) for the TERN PCI accelerator.
 
+mod batch;
 mod coredump;
 mod debugfs;
 mod driver;

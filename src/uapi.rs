@@ -51,6 +51,9 @@ pub(crate) const DRM_IOCTL_TERN_WAIT: u32 = IOWR::<drm_tern_wait>(DRM_COMMAND_BA
 /// `DRM_IOCTL_TERN_SET_PRIORITY`.
 pub(crate) const DRM_IOCTL_TERN_SET_PRIORITY: u32 =
     IOWR::<drm_tern_set_priority>(DRM_COMMAND_BASE + DRM_TERN_SET_PRIORITY);
+/// `DRM_IOCTL_TERN_SUBMIT_BATCH`.
+pub(crate) const DRM_IOCTL_TERN_SUBMIT_BATCH: u32 =
+    IOWR::<drm_tern_submit_batch>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT_BATCH);
 
 /// Implements [`FromBytes`] and [`AsBytes`] for ioctl argument structs.
 macro_rules! impl_ioctl_arg {
@@ -76,6 +79,7 @@ impl_ioctl_arg! {
     drm_tern_bo_ref,
     drm_tern_sync,
     drm_tern_set_priority,
+    drm_tern_submit_batch,
 }
 
 const _: () = {
@@ -88,4 +92,5 @@ const _: () = {
     assert!(size_of::<drm_tern_sync>() == 4 + 4 + 8);
     assert!(size_of::<drm_tern_wait>() == 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8);
     assert!(size_of::<drm_tern_set_priority>() == 4 + 4);
+    assert!(size_of::<drm_tern_submit_batch>() == 8 + 4 * 4);
 };

@@ -51,8 +51,10 @@ extern "C" {
  * sets the priority of a file's jobs.
  *
  * Version 4: dma-bufs of other devices can be imported (DRM_TERN_BO_IMPORTED).
+ *
+ * Version 5: DRM_IOCTL_TERN_SUBMIT_BATCH queues several jobs with one call.
  */
-#define DRM_TERN_UAPI_VERSION 4
+#define DRM_TERN_UAPI_VERSION 5
 
 /** DRM_TERN_DRIVER_NAME - name the driver reports through DRM_IOCTL_VERSION. */
 #define DRM_TERN_DRIVER_NAME "tern"
@@ -63,6 +65,7 @@ extern "C" {
 #define DRM_TERN_SUBMIT 0x03
 #define DRM_TERN_WAIT 0x04
 #define DRM_TERN_SET_PRIORITY 0x05
+#define DRM_TERN_SUBMIT_BATCH 0x06
 
 /* Capability bits of &drm_tern_query.caps, as the hardware reports them in CAPS. */
 /** DRM_TERN_CAP_MMU - per-context device address spaces. */
@@ -283,6 +286,41 @@ struct drm_tern_submit {
 	__u32 pad;
 };
 
+/** DRM_TERN_MAX_BATCH - most jobs in one DRM_IOCTL_TERN_SUBMIT_BATCH. */
+#define DRM_TERN_MAX_BATCH 64
+
+/**
+ * struct drm_tern_submit_batch - queue several jobs (DRM_IOCTL_TERN_SUBMIT_BATCH).
+ * @submits: user pointer to an array of @count &struct drm_tern_submit, each one job as for
+ *           DRM_IOCTL_TERN_SUBMIT; the driver writes each entry's @seqno.
+ * @count: entries in @submits, 1 .. DRM_TERN_MAX_BATCH.
+ * @stride: sizeof(struct drm_tern_submit); other values are refused.
+ * @submitted: out: the number of entries queued, from the first; must be zero on input.
+ * @flags: must be zero.
+ *
+ * The jobs are queued in array order, with the same meaning as that many SUBMITs one after
+ * another (an entry may wait for a syncobj point an earlier entry signals), but each queue
+ * they use gets one doorbell for all of them, and the device raises one interrupt for a run
+ * of them that completes together. The entries may not ask for DRM_TERN_SUBMIT_OUT_FENCE_FD
+ * (signal a syncobj instead).
+ *
+ * Errors: before anything is queued every entry's own fields are checked as SUBMIT checks
+ * them (-EINVAL; -EFAULT when @submits or an entry's arrays are unreadable; -ENOENT for an
+ * unknown buffer or syncobj handle): such an error changes nothing, and @submitted stays 0.
+ * An error found while entry i is being queued (as SUBMIT reports it: -EBUSY, -ENOMEM, -EIO,
+ * -ENODEV, -EINTR/-ERESTARTSYS, -EINVAL for a wait on a point nothing signals yet) stops the
+ * batch there: the ioctl fails with it, entries 0 .. i - 1 are queued (@submitted is i, their
+ * @seqno written) and entry i and those after it change nothing. -EFAULT when an entry's
+ * @seqno cannot be written back: that entry is queued and counted.
+ */
+struct drm_tern_submit_batch {
+	__u64 submits;
+	__u32 count;
+	__u32 stride;
+	__u32 submitted;
+	__u32 flags;
+};
+
 /* Job status reported by DRM_IOCTL_TERN_WAIT. */
 /** DRM_TERN_JOB_PENDING - not finished (the wait timed out: the ioctl returns -ETIME). */
 #define DRM_TERN_JOB_PENDING 0
@@ -366,6 +404,8 @@ struct drm_tern_set_priority {
 #define DRM_IOCTL_TERN_WAIT DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_WAIT, struct drm_tern_wait)
 #define DRM_IOCTL_TERN_SET_PRIORITY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_SET_PRIORITY, struct drm_tern_set_priority)
+#define DRM_IOCTL_TERN_SUBMIT_BATCH \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_TERN_SUBMIT_BATCH, struct drm_tern_submit_batch)
 
 #if defined(__cplusplus)
 }

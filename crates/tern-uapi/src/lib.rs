@@ -93,6 +93,9 @@ pub const DRM_IOCTL_TERN_WAIT: u64 =
 /// `DRM_IOCTL_TERN_SET_PRIORITY`.
 pub const DRM_IOCTL_TERN_SET_PRIORITY: u64 =
     drm_iowr::<drm_tern_set_priority>(DRM_COMMAND_BASE + DRM_TERN_SET_PRIORITY as u8);
+/// `DRM_IOCTL_TERN_SUBMIT_BATCH`.
+pub const DRM_IOCTL_TERN_SUBMIT_BATCH: u64 =
+    drm_iowr::<drm_tern_submit_batch>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT_BATCH as u8);
 
 #[cfg(test)]
 mod tests {
@@ -118,6 +121,8 @@ mod tests {
         assert_eq!(DRM_IOCTL_TERN_WAIT, 0xc030_6444);
         assert_eq!(size_of::<drm_tern_set_priority>(), 8);
         assert_eq!(DRM_IOCTL_TERN_SET_PRIORITY, 0xc008_6445);
+        assert_eq!(size_of::<drm_tern_submit_batch>(), 24);
+        assert_eq!(DRM_IOCTL_TERN_SUBMIT_BATCH, 0xc018_6446);
         assert_eq!(DRM_IOCTL_GEM_CLOSE, 0x4008_6409);
         assert_eq!(DRM_IOCTL_PRIME_HANDLE_TO_FD, 0xc00c_642d);
         // The values of libdrm's xf86drm.h on 64-bit Linux.

@@ -9,7 +9,7 @@ use tern_uapi as uapi;
 use crate::buffer::Buffer;
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::ioctl::ioctl;
+use crate::ioctl::{ioctl, ioctl_ret};
 use crate::sync::{SyncPoint, deadline_after};
 
 /// How a job ended.
@@ -105,19 +105,30 @@ pub struct Submit<'a, 'd> {
     pub signals: &'a [SyncPoint],
 }
 
-impl Device {
-    /// Submits a job; returns at once.
-    pub fn submit(&self, s: &Submit<'_, '_>) -> Result<Job> {
-        self.do_submit(s, false).map(|(job, _)| job)
-    }
+/// Most jobs in one [`Device::submit_batch`].
+pub const MAX_BATCH: usize = uapi::DRM_TERN_MAX_BATCH as usize;
 
-    /// Submits a job and returns its fence as a sync_file too.
-    pub fn submit_with_fence(&self, s: &Submit<'_, '_>) -> Result<(Job, OwnedFd)> {
-        let (job, fd) = self.do_submit(s, true)?;
-        Ok((job, crate::ioctl::owned_fd(fd)?))
-    }
+/// A [`Device::submit_batch`] that stopped at an error.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} (after {} of the batch's jobs were queued)", queued.len())]
+pub struct BatchError {
+    /// The jobs queued before the error, in order.
+    pub queued: Vec<Job>,
+    /// What stopped the batch.
+    #[source]
+    pub error: Error,
+}
 
-    fn do_submit(&self, s: &Submit<'_, '_>, out_fence: bool) -> Result<(Job, i32)> {
+/// A SUBMIT's arguments with the arrays they point to.
+struct Encoded {
+    arg: uapi::drm_tern_submit,
+    _bos: Vec<uapi::drm_tern_bo_ref>,
+    _waits: Vec<uapi::drm_tern_sync>,
+    _signals: Vec<uapi::drm_tern_sync>,
+}
+
+impl Encoded {
+    fn new(s: &Submit<'_, '_>, out_fence: bool) -> Encoded {
         let rw = uapi::DRM_TERN_BO_READ | uapi::DRM_TERN_BO_WRITE;
         let bos: Vec<uapi::drm_tern_bo_ref> = s
             .buffers
@@ -136,7 +147,8 @@ impl Device {
         };
         let waits: Vec<uapi::drm_tern_sync> = s.waits.iter().map(sync).collect();
         let signals: Vec<uapi::drm_tern_sync> = s.signals.iter().map(sync).collect();
-        let mut a = uapi::drm_tern_submit {
+        // The vectors' heap buffers do not move when `Encoded` does.
+        let arg = uapi::drm_tern_submit {
             queue: s.queue,
             flags: if out_fence {
                 uapi::DRM_TERN_SUBMIT_OUT_FENCE_FD
@@ -155,17 +167,81 @@ impl Device {
             signal_count: signals.len() as u32,
             ..Default::default()
         };
+        Encoded {
+            arg,
+            _bos: bos,
+            _waits: waits,
+            _signals: signals,
+        }
+    }
+}
+
+impl Device {
+    /// Submits a job; returns at once.
+    pub fn submit(&self, s: &Submit<'_, '_>) -> Result<Job> {
+        self.do_submit(s, false).map(|(job, _)| job)
+    }
+
+    /// Submits a job and returns its fence as a sync_file too.
+    pub fn submit_with_fence(&self, s: &Submit<'_, '_>) -> Result<(Job, OwnedFd)> {
+        let (job, fd) = self.do_submit(s, true)?;
+        Ok((job, crate::ioctl::owned_fd(fd)?))
+    }
+
+    fn do_submit(&self, s: &Submit<'_, '_>, out_fence: bool) -> Result<(Job, i32)> {
+        let mut e = Encoded::new(s, out_fence);
         ioctl(
             self.fd(),
             "DRM_IOCTL_TERN_SUBMIT",
             uapi::DRM_IOCTL_TERN_SUBMIT,
-            &mut a,
+            &mut e.arg,
         )?;
         let job = Job {
             queue: s.queue,
-            seqno: a.seqno,
+            seqno: e.arg.seqno,
         };
-        Ok((job, a.out_fence_fd))
+        Ok((job, e.arg.out_fence_fd))
+    }
+
+    /// Submits up to [`MAX_BATCH`] jobs with one call (`DRM_IOCTL_TERN_SUBMIT_BATCH`), in
+    /// order, as many [`Device::submit`]s would; each queue they use gets one doorbell.
+    ///
+    /// On an error the jobs before the failing one are queued: [`BatchError::queued`].
+    pub fn submit_batch(
+        &self,
+        jobs: &[Submit<'_, '_>],
+    ) -> std::result::Result<Vec<Job>, BatchError> {
+        let encoded: Vec<Encoded> = jobs.iter().map(|s| Encoded::new(s, false)).collect();
+        let mut args: Vec<uapi::drm_tern_submit> = encoded.iter().map(|e| e.arg).collect();
+        let mut queued = Vec::with_capacity(jobs.len());
+        while queued.len() < jobs.len() {
+            let rest = &mut args[queued.len()..];
+            let mut b = uapi::drm_tern_submit_batch {
+                submits: rest.as_mut_ptr() as u64,
+                count: rest.len() as u32,
+                stride: size_of::<uapi::drm_tern_submit>() as u32,
+                ..Default::default()
+            };
+            let r = ioctl_ret(
+                self.fd(),
+                "DRM_IOCTL_TERN_SUBMIT_BATCH",
+                uapi::DRM_IOCTL_TERN_SUBMIT_BATCH,
+                &mut b,
+            );
+            let done = (b.submitted as usize).min(rest.len());
+            queued.extend(rest[..done].iter().map(|a| Job {
+                queue: a.queue,
+                seqno: a.seqno,
+            }));
+            match r {
+                Ok(_) => {}
+                // Interrupted: go on with the entries not yet queued.
+                Err(e) if matches!(e.errno(), Some(libc::EINTR | libc::EAGAIN)) => {}
+                Err(error) => return Err(BatchError { queued, error }),
+            }
+        }
+        drop(encoded);
+        Ok(queued)
     }
 
     /// Waits up to `timeout` for `job`.

@@ -25,7 +25,7 @@ pub use buffer::{Buffer, BufferFlags};
 pub use device::{Device, DriverVersion, discover};
 pub use dmabuf::{DmaBuf, DmaBufMap};
 pub use error::{Error, Result};
-pub use job::{Completion, Job, JobStatus, Submit};
+pub use job::{BatchError, Completion, Job, JobStatus, MAX_BATCH, Submit};
 pub use launch::{ARG_BLOCK_VA, Arg, Prepared, prepare};
 pub use priority::Priority;
 pub use query::DeviceInfo;
