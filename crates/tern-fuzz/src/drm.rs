@@ -17,6 +17,7 @@ pub const NR_BO_INFO: u8 = tern_uapi::DRM_TERN_BO_INFO as u8;
 pub const NR_SUBMIT: u8 = tern_uapi::DRM_TERN_SUBMIT as u8;
 pub const NR_WAIT: u8 = tern_uapi::DRM_TERN_WAIT as u8;
 pub const NR_SET_PRIORITY: u8 = tern_uapi::DRM_TERN_SET_PRIORITY as u8;
+pub const NR_SUBMIT_BATCH: u8 = tern_uapi::DRM_TERN_SUBMIT_BATCH as u8;
 
 /// Core DRM ioctl numbers with pointers or descriptors the fuzzer must handle.
 pub const NR_VERSION: u8 = 0x00;
@@ -113,6 +114,7 @@ pub const BO_INFO: u64 = tern_uapi::DRM_IOCTL_TERN_BO_INFO;
 pub const SUBMIT: u64 = tern_uapi::DRM_IOCTL_TERN_SUBMIT;
 pub const WAIT: u64 = tern_uapi::DRM_IOCTL_TERN_WAIT;
 pub const SET_PRIORITY: u64 = tern_uapi::DRM_IOCTL_TERN_SET_PRIORITY;
+pub const SUBMIT_BATCH: u64 = tern_uapi::DRM_IOCTL_TERN_SUBMIT_BATCH;
 
 /// `DRM_CLOEXEC` and `DRM_RDWR` for PRIME export.
 pub const DRM_CLOEXEC: u32 = libc::O_CLOEXEC as u32;
@@ -127,7 +129,16 @@ mod tests {
         for d in DRIVER {
             let r = request(d.dir, d.nr, d.size);
             assert!(
-                [QUERY, BO_CREATE, BO_INFO, SUBMIT, WAIT, SET_PRIORITY].contains(&r),
+                [
+                    QUERY,
+                    BO_CREATE,
+                    BO_INFO,
+                    SUBMIT,
+                    WAIT,
+                    SET_PRIORITY,
+                    SUBMIT_BATCH
+                ]
+                .contains(&r),
                 "{}",
                 d.name
             );

@@ -222,6 +222,68 @@ pub fn op_submit_valid(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// SUBMIT_BATCH of NOP jobs, sometimes with one bad entry or a bad count; checks what it
+/// reports queued against the seqnos it wrote, and remembers the queued jobs.
+pub fn op_submit_batch(ctx: &mut Ctx<'_>) {
+    let Some(f) = ctx.file() else { return };
+    let n = 1 + ctx.rng.below(8) as usize;
+    let mut entries: Vec<uapi::drm_tern_submit> = (0..n)
+        .map(|_| uapi::drm_tern_submit {
+            queue: queue(ctx),
+            ..Default::default()
+        })
+        .collect();
+    if ctx.rng.chance(1, 3) {
+        let i = ctx.rng.below(n as u64) as usize;
+        let e = &mut entries[i];
+        match ctx.rng.below(4) {
+            0 => e.queue = ctx.rng.edgy() as u32 | 4,
+            1 => e.pad = 1,
+            2 => e.flags = uapi::DRM_TERN_SUBMIT_OUT_FENCE_FD,
+            _ => e.cmd_len = 8,
+        }
+    }
+    let mut b = uapi::drm_tern_submit_batch {
+        submits: entries.as_mut_ptr() as u64,
+        count: n as u32,
+        stride: size_of::<uapi::drm_tern_submit>() as u32,
+        ..Default::default()
+    };
+    match ctx.rng.below(16) {
+        0 => b.count = 0,
+        1 => b.count = uapi::DRM_TERN_MAX_BATCH + 1,
+        2 => b.stride += 8,
+        _ => {}
+    }
+    let e = ctx.ioctl(f.raw(), drm::SUBMIT_BATCH, &mut b);
+    let queued = b.submitted as usize;
+    if queued > n || (e == 0 && queued != n) {
+        ctx.finding(format!(
+            "SUBMIT_BATCH of {n} returned {} with {queued} queued: file={}",
+            crate::errno::name(e),
+            f.label
+        ));
+        return;
+    }
+    if entries[queued..].iter().any(|s| s.seqno != 0)
+        || entries[..queued].iter().any(|s| s.seqno == 0)
+    {
+        ctx.finding(format!(
+            "SUBMIT_BATCH wrote seqnos that do not match its {queued} queued of {n}: file={}",
+            f.label
+        ));
+    }
+    ctx.shared().jobs.fetch_add(queued as u64, Relaxed);
+    let mut st = f.lock();
+    for s in &entries[..queued] {
+        st.add_job(Job {
+            queue: s.queue,
+            seqno: s.seqno,
+            valid: true,
+        });
+    }
+}
+
 /// Random or mutated words, a spinning job, or a valid job with one bad argument.
 pub fn op_submit_bad(ctx: &mut Ctx<'_>) {
     let Some(f) = ctx.file() else { return };

@@ -183,6 +183,15 @@ pub fn op_raw(ctx: &mut Ctx<'_>, s: &Scratch) {
         };
         s.put_u64(24, p);
     }
+    if d.nr == drm::DRM_COMMAND_BASE + drm::NR_SUBMIT_BATCH {
+        // The driver writes seqnos into the entries: they stay in the payload area.
+        let p = if ctx.rng.chance(3, 4) {
+            s.map.addr() as u64 + PAYLOAD as u64
+        } else {
+            *ctx.rng.pick(BAD_PTRS).unwrap_or(&1)
+        };
+        s.put_u64(0, p);
+    }
     if d.nr == drm::DRM_COMMAND_BASE + drm::NR_WAIT && kind == 0 {
         // Random timeouts stay short so a lucky seqno cannot block for long.
         s.put_u64(16, ctx.rng.below(5_000_000));

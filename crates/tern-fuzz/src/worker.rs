@@ -17,7 +17,7 @@ use crate::shared::{MAX_THREADS, Shared};
 use crate::{bo_ops, canary, drm, errno, job_ops, raw_ops, recovery_ops, subfork};
 
 /// Operation names, indexed like the weights (for watchdog messages).
-pub const OPS: [&str; 14] = [
+pub const OPS: [&str; 15] = [
     "bo_create",
     "gem_close",
     "bo_info",
@@ -32,14 +32,15 @@ pub const OPS: [&str; 14] = [
     "fork",
     "priority",
     "reset",
+    "submit_batch",
 ];
 
-fn weights(m: Mode) -> [u32; 14] {
+fn weights(m: Mode) -> [u32; 15] {
     match m {
-        Mode::Mixed => [10, 5, 4, 2, 4, 12, 8, 12, 14, 1, 1, 1, 1, 2],
-        Mode::Jobs => [6, 6, 1, 0, 1, 20, 12, 20, 2, 0, 2, 1, 1, 3],
-        Mode::Objects => [16, 10, 8, 6, 10, 4, 1, 4, 2, 1, 2, 3, 0, 1],
-        Mode::Raw => [2, 1, 0, 1, 1, 1, 1, 2, 40, 1, 1, 0, 1, 0],
+        Mode::Mixed => [10, 5, 4, 2, 4, 12, 8, 12, 14, 1, 1, 1, 1, 2, 3],
+        Mode::Jobs => [6, 6, 1, 0, 1, 20, 12, 20, 2, 0, 2, 1, 1, 3, 6],
+        Mode::Objects => [16, 10, 8, 6, 10, 4, 1, 4, 2, 1, 2, 3, 0, 1, 1],
+        Mode::Raw => [2, 1, 0, 1, 1, 1, 1, 2, 40, 1, 1, 0, 1, 0, 1],
     }
 }
 
@@ -161,7 +162,8 @@ fn thread_main(p: &Proc, t: usize) {
             10 => op_close_file(&mut ctx),
             11 => subfork::op_fork(&mut ctx),
             12 => recovery_ops::op_priority(&mut ctx),
-            _ => recovery_ops::op_reset(&mut ctx),
+            13 => recovery_ops::op_reset(&mut ctx),
+            _ => job_ops::op_submit_batch(&mut ctx),
         }
         sh.beat(p.idx, t);
     }

@@ -4,6 +4,7 @@
 //!
 //! Usage: `tern-guest-tests [FILTER...]` runs the tests whose name contains one of the FILTERs.
 
+mod batch;
 mod bo;
 mod exporters;
 mod fence;
@@ -14,6 +15,7 @@ mod ktap;
 mod lifetime;
 mod node;
 mod pci;
+mod platform;
 mod priority;
 mod query;
 mod raw;
@@ -26,6 +28,14 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
     ("pci_function_present", pci::function_present),
     ("pci_driver_bound", pci::driver_bound),
     ("msix_interrupt_delivered", pci::msix_delivered),
+    (
+        "selftest_measures_the_floor",
+        platform::selftest_measures_the_floor,
+    ),
+    (
+        "jobs_queued_together_share_an_interrupt",
+        platform::jobs_queued_together_share_an_interrupt,
+    ),
     ("accel_node_discovered", node::accel_node_discovered),
     ("version_ioctl", node::version_ioctl),
     ("open_wrong_node_refused", node::open_wrong_node_refused),
@@ -61,6 +71,18 @@ const TESTS: &[(&str, ktap::TestFn)] = &[
         jobs::wait_times_out_then_watchdog,
     ),
     ("submit_rejects_bad_values", jobs::submit_rejects_bad_values),
+    (
+        "submit_batch_runs_jobs_in_order",
+        batch::submit_batch_runs_jobs_in_order,
+    ),
+    (
+        "submit_batch_rejects_bad_values",
+        batch::submit_batch_rejects_bad_values,
+    ),
+    (
+        "submit_batch_stops_at_the_failing_entry",
+        batch::submit_batch_stops_at_the_failing_entry,
+    ),
     ("wait_rejects_bad_values", jobs::wait_rejects_bad_values),
     (
         "results_of_the_last_4096_jobs_are_kept",
