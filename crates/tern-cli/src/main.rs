@@ -2,7 +2,9 @@
 //! `tern`: use TERN accelerators from the command line.
 
 mod bench;
+mod bench_copy;
 mod bench_priority;
+mod floor;
 mod gemm;
 mod pipeline;
 
@@ -79,7 +81,8 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
-    /// Measure job latency and throughput.
+    /// Measure job latency and throughput against the platform floor (needs root: the floor
+    /// is the driver's debugfs self-test).
     Bench {
         /// Jobs per measurement.
         #[arg(long, default_value_t = 2000)]
@@ -88,6 +91,10 @@ enum Cmd {
         /// (this many probe jobs per figure).
         #[arg(long)]
         priority: Option<usize>,
+        /// Size of the COPY job measured against the guest CPU's memcpy, in MiB (at most 256,
+        /// the largest COPY); 0 leaves it out.
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=256))]
+        copy_mib: u64,
     },
 }
 
@@ -262,9 +269,13 @@ fn main() -> ExitCode {
             .map_err(Into::into)
             .and_then(|d| gemm::gemm(&d, *m, *n, *k)),
         Cmd::Pipeline { size, rounds } => pipeline::pipeline(*size, *rounds),
-        Cmd::Bench { jobs, priority } => open(&cli)
+        Cmd::Bench {
+            jobs,
+            priority,
+            copy_mib,
+        } => open(&cli)
             .map_err(Into::into)
-            .and_then(|d| bench::bench(&d, *jobs))
+            .and_then(|d| bench::bench(&d, *jobs, *copy_mib))
             .and_then(|()| priority.map_or(Ok(()), bench_priority::bench_priority)),
     };
     match r {

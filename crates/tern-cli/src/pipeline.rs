@@ -23,7 +23,12 @@ use tern::{Buffer, BufferFlags, Device, Job, JobStatus, Submit};
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A copy program `dst <- src` of `n` bytes, with the VAs in the instruction stream.
-fn copy_program<'d>(dev: &'d Device, dst: u64, src: u64, n: u64) -> Result<(Buffer<'d>, u32)> {
+pub(crate) fn copy_program<'d>(
+    dev: &'d Device,
+    dst: u64,
+    src: u64,
+    n: u64,
+) -> Result<(Buffer<'d>, u32)> {
     let li = |r: &str, v: u64| format!("li {r}, {}\nlih {r}, {}\n", v & 0xffff_ffff, v >> 32);
     let text = format!(
         "{}{}li r3, {n}\ncopy r1, r2, r3\nhalt\n",
