@@ -526,3 +526,107 @@ fn session(client: UnixStream, dev: &Arc<Device>) -> io::Result<()> {
     Pump::install(None);
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: u16, command: u16, flags: u32, payload: &[u8]) -> Message {
+        Message::new(
+            Header {
+                id,
+                command,
+                flags,
+                ..Default::default()
+            },
+            &[payload],
+        )
+    }
+
+    #[test]
+    fn forwarded_messages_are_counted_and_posted_ones_swallowed() {
+        let s = InServer::default();
+        assert!(s.idle());
+        let mut wants = msg(1, wire::DMA_MAP, 0, &[0; 32]);
+        let mut posted = msg(2, REGION_WRITE, NO_REPLY, &[0; 20]);
+        s.forwarding(&mut wants);
+        s.forwarding(&mut posted);
+        assert_eq!(
+            posted.header().flags & NO_REPLY,
+            0,
+            "forwarded asking for a reply"
+        );
+        assert!(!s.idle(), "two in the server");
+        assert!(s.replied(1), "the client waits for this reply");
+        assert!(!s.idle());
+        assert!(!s.replied(2), "the client wanted no reply");
+        assert!(s.idle(), "both answered");
+        assert!(s.replied(3), "an unknown reply still goes to the client");
+        assert!(s.idle(), "the count does not go below zero");
+    }
+
+    #[test]
+    fn region_accesses_are_told_apart() {
+        let bar0 = [
+            &0u64.to_le_bytes()[..],
+            &VFIO_PCI_BAR0_REGION_INDEX.to_le_bytes(),
+            &4u32.to_le_bytes(),
+        ]
+        .concat();
+        let rom = [
+            &0u64.to_le_bytes()[..],
+            &6u32.to_le_bytes(),
+            &4u32.to_le_bytes(),
+        ]
+        .concat();
+        assert!(is_region_access(&msg(1, REGION_READ, 0, &bar0)));
+        assert!(is_region_access(&msg(
+            1,
+            REGION_WRITE,
+            NO_REPLY,
+            &[&bar0[..], &[0; 4]].concat()
+        )));
+        assert!(
+            !is_region_access(&msg(1, REGION_READ, 0, &rom)),
+            "other regions go to the server"
+        );
+        assert!(
+            !is_region_access(&msg(1, REGION_READ, 0, &bar0[..8])),
+            "short"
+        );
+        assert!(!is_region_access(&msg(1, wire::DMA_MAP, 0, &bar0)));
+    }
+
+    #[test]
+    fn served_accesses_reply_like_the_server() {
+        let dev = Arc::new(Device::new());
+        let mut b = Backend::new(dev);
+        let head = |off: u64, count: u32| {
+            [
+                &off.to_le_bytes()[..],
+                &VFIO_PCI_BAR0_REGION_INDEX.to_le_bytes(),
+                &count.to_le_bytes(),
+            ]
+            .concat()
+        };
+        let id_reg = serve_region(&mut b, &msg(7, REGION_READ, 0, &head(0, 4))).unwrap();
+        let h = id_reg.header();
+        assert_eq!((h.id, h.command, h.flags), (7, REGION_READ, REPLY));
+        assert_eq!(&id_reg.payload()[16..], b"TERN");
+        let w = [&head(0x20, 4)[..], &5u32.to_le_bytes()].concat();
+        let r = serve_region(&mut b, &msg(8, REGION_WRITE, 0, &w)).unwrap();
+        assert_eq!((r.header().flags, r.payload().len()), (REPLY, 16));
+        assert!(
+            serve_region(&mut b, &msg(9, REGION_WRITE, NO_REPLY, &w)).is_none(),
+            "posted"
+        );
+        let bad = [&head(0x20, 8)[..], &5u32.to_le_bytes()].concat();
+        let e = serve_region(&mut b, &msg(10, REGION_WRITE, 0, &bad)).unwrap();
+        assert_eq!(
+            (e.header().flags, e.header().error),
+            (REPLY | ERROR, libc::EINVAL as u32)
+        );
+        let e = serve_region(&mut b, &msg(11, REGION_READ, 0, &[0; 8])).unwrap();
+        assert_eq!(e.header().error, libc::EINVAL as u32, "truncated request");
+    }
+}
