@@ -9,8 +9,6 @@ use anyhow::{Result, bail};
 use tern::{Device, Submit, SyncPoint, deadline_after};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// The errno of an ioctl the driver does not have (Linux).
-const ENOTTY: i32 = 25;
 
 fn progress(label: &str, done: usize, total: usize) {
     let mut e = std::io::stderr();
@@ -153,9 +151,12 @@ pub fn bench(dev: &Device, jobs: usize, copy_mib: u64) -> Result<()> {
         }
     };
     let mut lat = Vec::with_capacity(jobs);
+    let mut sub = Vec::with_capacity(jobs);
     for i in 0..jobs {
         let t0 = Instant::now();
-        let c = dev.run(&nop(0), TIMEOUT)?;
+        let job = dev.submit(&nop(0))?;
+        sub.push(t0.elapsed());
+        let c = dev.wait(job, TIMEOUT)?;
         lat.push(t0.elapsed());
         if !c.status.is_done() {
             bail!("a NOP job ended with: {}", c.status);
@@ -166,6 +167,7 @@ pub fn bench(dev: &Device, jobs: usize, copy_mib: u64) -> Result<()> {
     }
     progress("latency", jobs, jobs);
     lat.sort();
+    sub.sort();
     let r1 = rate(dev, 1, jobs)?;
     let r64 = rate(dev, 64, jobs)?;
     let slat = syncobj_latency(dev, jobs)?;
@@ -173,16 +175,7 @@ pub fn bench(dev: &Device, jobs: usize, copy_mib: u64) -> Result<()> {
     let chain = batch_rate(dev, rounds, true, false)?;
     let indep = batch_rate(dev, rounds, false, false)?;
     // A driver older than SUBMIT_BATCH (uAPI 5) has no batched figures.
-    let batching = match dev.submit_batch(&[nop(0)]) {
-        Ok(jobs) => {
-            for j in jobs {
-                dev.wait(j, TIMEOUT)?;
-            }
-            true
-        }
-        Err(e) if e.error.errno() == Some(ENOTTY) => false,
-        Err(e) => return Err(e.into()),
-    };
+    let batching = dev.query()?.uapi_version >= 5;
     let (chain_b, indep_b) = if batching {
         (
             batch_rate(dev, rounds, true, true)?,
@@ -239,6 +232,13 @@ pub fn bench(dev: &Device, jobs: usize, copy_mib: u64) -> Result<()> {
         lp99,
         vs(f_p99, lp99)
     );
+    let sp = us(percentile(&sub, 0.50));
+    println!(
+        "{:<38} {:>9.1} us {}",
+        "  of which the SUBMIT call, p50",
+        sp,
+        vs(f_p50, sp)
+    );
     println!(
         "{:<38} {:>9.0} /s {}",
         "sustained jobs, 1 in flight",
@@ -287,23 +287,27 @@ pub fn bench(dev: &Device, jobs: usize, copy_mib: u64) -> Result<()> {
         "64 independent vs 1 in flight",
         indep / r1
     );
-    println!(
-        "{:<38} {:>9.0} /s {}",
-        "64 independent jobs, one SUBMIT_BATCH",
-        indep_b,
-        vs(f_rate, indep_b)
-    );
-    println!(
-        "{:<38} {:>9.0} /s {}",
-        "64-deep chains, one SUBMIT_BATCH",
-        chain_b,
-        vs(f_rate, chain_b)
-    );
-    println!(
-        "{:<38} {:>11.2}x",
-        "batched independent vs 1 in flight",
-        indep_b / r1
-    );
+    if batching {
+        println!(
+            "{:<38} {:>9.0} /s {}",
+            "64 independent jobs, one SUBMIT_BATCH",
+            indep_b,
+            vs(f_rate, indep_b)
+        );
+        println!(
+            "{:<38} {:>9.0} /s {}",
+            "64-deep chains, one SUBMIT_BATCH",
+            chain_b,
+            vs(f_rate, chain_b)
+        );
+        println!(
+            "{:<38} {:>11.2}x",
+            "batched independent vs 1 in flight",
+            indep_b / r1
+        );
+    } else {
+        println!("{:<38} {:>12}", "SUBMIT_BATCH", "(not in this driver)");
+    }
     if let Some((device, cpu)) = copy {
         let label = format!("COPY job, {copy_mib} MiB");
         println!("{:<38} {:>9.0} MB/s", label, device / 1e6);
