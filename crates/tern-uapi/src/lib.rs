@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn uapi_version_and_name() {
-        assert_eq!(DRM_TERN_UAPI_VERSION, 4);
+        assert_eq!(DRM_TERN_UAPI_VERSION, 5);
         assert_eq!(DRM_TERN_DRIVER_NAME, b"tern\0");
     }
 }
