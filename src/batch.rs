@@ -17,23 +17,18 @@ use kernel::{
 };
 
 use crate::{
-    driver::{
-        Hw,
-        TernDriver, //
-    },
-    file::File,
+    driver::Hw,
     ioctl::{
         check_submit,
         precheck_submit,
         queue_job,
-        read_array, //
+        read_array,
+        Dev,
+        DrmFile, //
     },
     regs::NUM_QUEUES,
     uapi,
 };
-
-type Dev = kernel::drm::Device<TernDriver, kernel::drm::Registered>;
-type DrmFile = kernel::drm::File<File>;
 
 /// Offset of `seqno` in `struct drm_tern_submit`.
 const SEQNO_OFFSET: usize = core::mem::offset_of!(uapi::drm_tern_submit, seqno);

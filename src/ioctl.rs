@@ -79,9 +79,9 @@ pub(crate) const MAX_BO_SIZE: u64 = 256 << 20;
 pub(crate) const MAX_SUBMIT_BOS: u32 = 64;
 
 /// The DRM device as ioctls see it.
-type Dev = drm::Device<TernDriver, drm::Registered>;
+pub(crate) type Dev = drm::Device<TernDriver, drm::Registered>;
 /// An open file as ioctls see it.
-type DrmFile = drm::File<File>;
+pub(crate) type DrmFile = drm::File<File>;
 
 /// `DRM_IOCTL_TERN_QUERY`.
 pub(crate) fn query(
@@ -274,19 +274,43 @@ pub(crate) fn check_submit(s: &uapi::drm_tern_submit) -> Result {
     Ok(())
 }
 
+/// The arrays a SUBMIT points to, read and checked (usages, sync flags).
+struct SubmitArrays {
+    refs: KVec<uapi::drm_tern_bo_ref>,
+    waits: KVec<uapi::drm_tern_sync>,
+    signals: KVec<uapi::drm_tern_sync>,
+}
+
+impl SubmitArrays {
+    /// Reads the arrays of a checked SUBMIT: `-EFAULT` if unreadable, `-EINVAL` for a bad usage
+    /// or sync flags.
+    fn read(s: &uapi::drm_tern_submit) -> Result<Self> {
+        let refs: KVec<uapi::drm_tern_bo_ref> = read_array(s.bos, s.bo_count)?;
+        let waits: KVec<uapi::drm_tern_sync> = read_array(s.waits, s.wait_count)?;
+        let signals: KVec<uapi::drm_tern_sync> = read_array(s.signals, s.signal_count)?;
+        let bad_usage = |u: u32| u == 0 || u & !uapi::DRM_TERN_BO_USAGE != 0;
+        if refs.iter().any(|r| bad_usage(r.usage))
+            || waits.iter().any(|w| w.flags != 0)
+            || signals.iter().any(|w| w.flags != 0)
+        {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            refs,
+            waits,
+            signals,
+        })
+    }
+}
+
 /// Reads the arrays of a checked SUBMIT and looks up its handles, as [`queue_job`] does, but
 /// changes nothing: what a batch checks of every entry before it queues any.
 pub(crate) fn precheck_submit(s: &uapi::drm_tern_submit, file: &DrmFile) -> Result {
-    let refs: KVec<uapi::drm_tern_bo_ref> = read_array(s.bos, s.bo_count)?;
-    let waits: KVec<uapi::drm_tern_sync> = read_array(s.waits, s.wait_count)?;
-    let signals: KVec<uapi::drm_tern_sync> = read_array(s.signals, s.signal_count)?;
-    let bad_usage = |u: u32| u == 0 || u & !uapi::DRM_TERN_BO_USAGE != 0;
-    if refs.iter().any(|r| bad_usage(r.usage))
-        || waits.iter().any(|w| w.flags != 0)
-        || signals.iter().any(|w| w.flags != 0)
-    {
-        return Err(EINVAL);
-    }
+    let SubmitArrays {
+        refs,
+        waits,
+        signals,
+    } = SubmitArrays::read(s)?;
     for r in refs.iter() {
         TernBo::lookup_handle(file, r.handle)?;
     }
@@ -329,16 +353,11 @@ pub(crate) fn queue_job(
     let inner = file.inner();
     let _ticket = inner.ctx.begin_submit()?;
 
-    let refs: KVec<uapi::drm_tern_bo_ref> = read_array(s.bos, s.bo_count)?;
-    let waits: KVec<uapi::drm_tern_sync> = read_array(s.waits, s.wait_count)?;
-    let signals: KVec<uapi::drm_tern_sync> = read_array(s.signals, s.signal_count)?;
-    let bad_usage = |u: u32| u == 0 || u & !uapi::DRM_TERN_BO_USAGE != 0;
-    if refs.iter().any(|r| bad_usage(r.usage))
-        || waits.iter().any(|w| w.flags != 0)
-        || signals.iter().any(|w| w.flags != 0)
-    {
-        return Err(EINVAL);
-    }
+    let SubmitArrays {
+        refs,
+        waits,
+        signals,
+    } = SubmitArrays::read(s)?;
 
     // The buffers, each once, with the union of its usages.
     let mut bos: KVec<(ARef<TernBo>, u32)> = KVec::with_capacity(refs.len() + 1, GFP_KERNEL)?;
