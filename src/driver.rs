@@ -462,6 +462,7 @@ impl drm::Driver for TernDriver {
     const FEAT_SYNCOBJ_TIMELINE: bool = true;
 
     kernel::declare_drm_ioctls! {
+        //@ out-of-tree {
         (TERN_QUERY, uapi::drm_tern_query, 0, ioctl::query),
         (TERN_BO_CREATE, uapi::drm_tern_bo_create, 0, ioctl::bo_create),
         (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, ioctl::bo_info),
@@ -469,6 +470,14 @@ impl drm::Driver for TernDriver {
         (TERN_WAIT, uapi::drm_tern_wait, 0, ioctl::wait),
         (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, ioctl::set_priority),
         (TERN_SUBMIT_BATCH, uapi::drm_tern_submit_batch, 0, batch::submit_batch),
+        //@ }
+        //@ in-tree: (TERN_QUERY, drm_tern_query, 0, ioctl::query),
+        //@ in-tree: (TERN_BO_CREATE, drm_tern_bo_create, 0, ioctl::bo_create),
+        //@ in-tree: (TERN_BO_INFO, drm_tern_bo_info, 0, ioctl::bo_info),
+        //@ in-tree: (TERN_SUBMIT, drm_tern_submit, 0, ioctl::submit),
+        //@ in-tree: (TERN_WAIT, drm_tern_wait, 0, ioctl::wait),
+        //@ in-tree: (TERN_SET_PRIORITY, drm_tern_set_priority, 0, ioctl::set_priority),
+        //@ in-tree: (TERN_SUBMIT_BATCH, drm_tern_submit_batch, 0, batch::submit_batch),
     }
 
     fn show_fdinfo(

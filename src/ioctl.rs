@@ -66,7 +66,10 @@ use crate::{
         self,
         NUM_QUEUES, //
     },
-    uapi,
+    uapi::{
+        self,
+        UserEntry, //
+    },
     vm::{
         VA_END,
         VA_START, //
@@ -207,14 +210,17 @@ pub(crate) fn bo_info(
 }
 
 /// Reads `count` entries of type `T` from the user array at `addr`.
-pub(crate) fn read_array<T: FromBytes>(addr: u64, count: u32) -> Result<KVec<T>> {
+pub(crate) fn read_array<T>(addr: u64, count: u32) -> Result<KVec<T>>
+where
+    UserEntry<T>: FromBytes,
+{
     // CAST: At most `DRM_TERN_MAX_SYNCS` or `MAX_SUBMIT_BOS` entries.
     let count = count as usize;
     let mut out = KVec::with_capacity(count, GFP_KERNEL)?;
     // CAST: A user pointer is an address.
     let mut reader = UserSlice::new(UserPtr::from_addr(addr as usize), count * size_of::<T>()).reader();
     for _ in 0..count {
-        out.push(reader.read()?, GFP_KERNEL)?;
+        out.push(reader.read::<UserEntry<T>>()?.0, GFP_KERNEL)?;
     }
     Ok(out)
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The driver's userspace interface, generated from `uapi/drm/tern_accel.h` by bindgen.
+//! The driver's userspace interface, generated from `tern_accel.h` by bindgen.
 //!
-//! The structures and constants come from the build (see `Kbuild`); only the ioctl numbers are
-//! computed here, because bindgen cannot evaluate the `DRM_IOWR()` macros.
+//! The structures and constants come from the build (out of tree, `Kbuild` generates them; in
+//! the kernel's tree, the `uapi` crate has them); only the ioctl numbers are computed here,
+//! because bindgen cannot evaluate the `DRM_IOWR()` macros.
 
+//@ out-of-tree {
 #[allow(
     clippy::all,
     clippy::as_underscore,
@@ -24,15 +26,17 @@ mod generated {
 }
 
 pub(crate) use generated::*;
+//@ }
+//@ in-tree: pub(crate) use kernel::uapi::*;
 
 use kernel::{
     drm::ioctl::IOWR,
-    transmute::{
-        AsBytes,
-        FromBytes, //
-    },
-    uapi::DRM_COMMAND_BASE,
+    transmute::FromBytes,
+    uapi::DRM_COMMAND_BASE, //
 };
+//@ out-of-tree {
+use kernel::transmute::AsBytes;
+//@ }
 
 /// `DRM_IOCTL_TERN_QUERY`.
 pub(crate) const DRM_IOCTL_TERN_QUERY: u32 =
@@ -55,6 +59,22 @@ pub(crate) const DRM_IOCTL_TERN_SET_PRIORITY: u32 =
 pub(crate) const DRM_IOCTL_TERN_SUBMIT_BATCH: u32 =
     IOWR::<drm_tern_submit_batch>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT_BATCH);
 
+/// A user array entry of type `T`, read with [`FromBytes`] (implemented for the entries of the
+/// arrays an ioctl points to; a wrapper, because the `uapi` structs are foreign types in tree).
+#[repr(transparent)]
+pub(crate) struct UserEntry<T>(pub(crate) T);
+
+// SAFETY: `drm_tern_submit`, `drm_tern_bo_ref` and `drm_tern_sync` are declared with `__u32`,
+// `__u64` and `__s64` fields only, naturally aligned, with explicit pad fields (see the size
+// assertions below): every bit pattern is a valid value. `UserEntry` is `repr(transparent)`.
+unsafe impl FromBytes for UserEntry<drm_tern_submit> {}
+// SAFETY: As above.
+unsafe impl FromBytes for UserEntry<drm_tern_bo_ref> {}
+// SAFETY: As above.
+unsafe impl FromBytes for UserEntry<drm_tern_sync> {}
+
+// Out of tree, `declare_drm_ioctls!` takes the argument types as paths and asks for both traits.
+//@ out-of-tree {
 /// Implements [`FromBytes`] and [`AsBytes`] for ioctl argument structs.
 macro_rules! impl_ioctl_arg {
     ($($t:ty),* $(,)?) => {
@@ -81,6 +101,7 @@ impl_ioctl_arg! {
     drm_tern_set_priority,
     drm_tern_submit_batch,
 }
+//@ }
 
 const _: () = {
     use core::mem::size_of;
