@@ -12,7 +12,8 @@ export RUSTUP_TOOLCHAIN ?= $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' $(CURDI
 KLLVM = $(shell v=$$(sed -n 's/^CONFIG_CLANG_VERSION=\([0-9]*\)/\1/p' $(KDIR)/.config 2>/dev/null); \
 	[ -n "$$v" ] && [ "$$v" != 0 ] && echo LLVM=-$$((v / 10000)))
 
-.PHONY: all module modules firmware check vm demo fuzz kernel kernel-san setup clean help kdir-check
+.PHONY: all module modules firmware check vm demo fuzz kernel kernel-san setup clean help kdir-check \
+	upstream upstream-check
 
 all: module
 
@@ -58,6 +59,14 @@ kernel:
 kernel-san:
 	bash scripts/setup.sh test
 
+# The upstream patch series (docs/upstream.md) into $(TERN_CACHE)/upstream/series, or OUT=dir.
+upstream:
+	$(if $(OUT),TERN_UPSTREAM_OUT=$(OUT)) bash scripts/upstream.sh
+
+# The series' checks: git am, every patch built, checkpatch, docs, the in-tree driver in the VM.
+upstream-check:
+	bash scripts/upstream-check.sh
+
 setup: kernel
 
 # Not kbuild's "clean": in M= mode it deletes every *.s below the tree, kernels/ included.
@@ -77,5 +86,7 @@ help:
 	@echo '                    DEVICES=2 attaches two devices (accel0, accel1), one model each'
 	@echo '  make kernel       provision the host and build the dev kernel (cached)'
 	@echo '  make kernel-san   build the sanitizer kernel the guest tests run on (cached)'
+	@echo '  make upstream     the upstream patch series for drivers/accel/tern [OUT=dir]'
+	@echo '  make upstream-check  apply, build and check every patch of it, test it in the VM'
 	@echo '  make clean        remove module build products'
 	@echo 'Variables: KDIR=/path/to/linux (a built 7.3 tree with kernel/tern.config and kernel/patches)'
