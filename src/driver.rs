@@ -25,11 +25,13 @@ use kernel::{
 };
 
 use crate::{
-    batch,
+    batch, //@ step batch
+    //@ step debugfs {
     debugfs::{
         self,
         Debugfs, //
     },
+    //@ }
     event::EventIrq,
     file::File,
     fw::{
@@ -40,7 +42,7 @@ use crate::{
     ioctl,
     queue::QueueIrq,
     regs,
-    selftest::SelfTestIrq,
+    selftest::SelfTestIrq, //@ step debugfs
     shared::Shared,
     uapi::{
         self,
@@ -49,7 +51,7 @@ use crate::{
         DRM_IOCTL_TERN_QUERY,
         DRM_IOCTL_TERN_SUBMIT,
         DRM_IOCTL_TERN_SET_PRIORITY,
-        DRM_IOCTL_TERN_SUBMIT_BATCH,
+        DRM_IOCTL_TERN_SUBMIT_BATCH, //@ step batch
         DRM_IOCTL_TERN_WAIT, //
     },
 };
@@ -109,11 +111,13 @@ pub(crate) struct Hw<'a> {
     q2: irq::ThreadedRegistration<'a, QueueIrq>,
     #[pin]
     q3: irq::ThreadedRegistration<'a, QueueIrq>,
+    //@ step debugfs {
     /// The self-test interrupt handler (MSI-X vector 5), a hard interrupt handler.
     #[pin]
     selftest: irq::Registration<'a, SelfTestIrq>,
     /// Removed before the recovery stops, so that it asks for no more resets.
     _debugfs: Option<Pin<KBox<Debugfs>>>,
+    //@ }
     /// Stops the watchdog and the recovery once no interrupt handler can ask for a reset.
     _stop: StopRecovery,
     /// Ends the jobs left on the queues once no interrupt handler runs any more.
@@ -300,10 +304,12 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
     let drm = drm::UnregisteredDevice::<TernDriver>::new(pdev, Ok::<_, Error>(shared.clone()))
         .inspect_err(|e| dev_err!(pdev, "cannot allocate the DRM device: {e:?}\n"))?;
 
+    //@ step debugfs {
     // CAST: `VECTOR_SELFTEST` is a small constant.
     let selftest_irq = vectors
         .index(regs::VECTOR_SELFTEST as usize)
         .inspect_err(|e| dev_err!(pdev, "no MSI-X vector for the self-test: {e:?}\n"))?;
+    //@ }
 
     let queue_irqs = [
         queue_irq(vectors, &shared, 0),
@@ -336,6 +342,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         q2 <- unsafe { register_queue_irq(irqs.2) },
         // SAFETY: As above.
         q3 <- unsafe { register_queue_irq(irqs.3) },
+        //@ step debugfs {
         // SAFETY: As above.
         selftest <- unsafe {
             irq::Registration::new(
@@ -347,6 +354,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         },
         // Without debugfs the device works; only its debugging files are missing.
         _debugfs: debugfs::create(sh.clone(), caps).ok(),
+        //@ }
         _stop: StopRecovery(sh.clone()),
         _abort: AbortJobs(sh.clone()),
         shared: sh.clone(),
@@ -469,7 +477,7 @@ impl drm::Driver for TernDriver {
         (TERN_SUBMIT, uapi::drm_tern_submit, 0, ioctl::submit),
         (TERN_WAIT, uapi::drm_tern_wait, 0, ioctl::wait),
         (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, ioctl::set_priority),
-        (TERN_SUBMIT_BATCH, uapi::drm_tern_submit_batch, 0, batch::submit_batch),
+        (TERN_SUBMIT_BATCH, uapi::drm_tern_submit_batch, 0, batch::submit_batch), //@ step batch
         //@ }
         //@ in-tree: (TERN_QUERY, drm_tern_query, 0, ioctl::query),
         //@ in-tree: (TERN_BO_CREATE, drm_tern_bo_create, 0, ioctl::bo_create),
@@ -477,7 +485,9 @@ impl drm::Driver for TernDriver {
         //@ in-tree: (TERN_SUBMIT, drm_tern_submit, 0, ioctl::submit),
         //@ in-tree: (TERN_WAIT, drm_tern_wait, 0, ioctl::wait),
         //@ in-tree: (TERN_SET_PRIORITY, drm_tern_set_priority, 0, ioctl::set_priority),
+        //@ step batch {
         //@ in-tree: (TERN_SUBMIT_BATCH, drm_tern_submit_batch, 0, batch::submit_batch),
+        //@ }
     }
 
     fn show_fdinfo(

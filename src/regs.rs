@@ -28,6 +28,7 @@ pub(crate) const FW_ABI: usize = 0x01c;
 pub(crate) const SCRATCH: usize = 0x020;
 /// Interrupt test, write-only: the device raises the MSI-X vector whose index is written.
 pub(crate) const IRQ_RAISE: usize = 0x024;
+//@ step debugfs {
 /// DMA address of the self-test word, bits 31:0 (`docs/hardware.md` 3.1).
 pub(crate) const SELFTEST_ADDR_LO: usize = 0x064;
 /// DMA address of the self-test word, bits 63:32.
@@ -37,6 +38,7 @@ pub(crate) const SELFTEST_ADDR_HI: usize = 0x068;
 pub(crate) const SELFTEST: usize = 0x06c;
 /// `CAPS` bit: the self-test registers exist.
 pub(crate) const CAPS_SELFTEST: u32 = 1 << 4;
+//@ }
 /// The firmware ABI version the driver speaks.
 pub(crate) const ABI_SELECT: usize = 0x028;
 /// DMA address of the firmware image, bits 31:0.
@@ -118,8 +120,10 @@ pub(crate) const Q_STATUS_ENABLED: u32 = 1;
 pub(crate) const NUM_VECTORS: u32 = 8;
 /// MSI-X vector of device events; vector `1 + q` belongs to hardware queue `q`.
 pub(crate) const VECTOR_EVENTS: u32 = 0;
+//@ step debugfs {
 /// MSI-X vector of self-test completions.
 pub(crate) const VECTOR_SELFTEST: u32 = 5;
+//@ }
 /// Number of hardware queues the driver uses.
 pub(crate) const NUM_QUEUES: usize = 4;
 /// Entries of the context table (the hardware maximum): one per open file.

@@ -59,7 +59,7 @@ use crate::{
         PTE_ADDR,
         PTE_V, //
     },
-    selftest::SelfTest,
+    selftest::SelfTest, //@ step debugfs
 };
 
 /// Words of the event page (4 KiB).
@@ -138,9 +138,11 @@ pub(crate) struct Shared {
     /// The firmware image, kept in DMA memory to boot it again after a device reset.
     #[pin]
     pub(crate) fw: Mutex<Option<FwImage>>,
+    //@ step debugfs {
     /// The platform's round trip, for debugfs (`src/selftest.rs`).
     #[pin]
     pub(crate) selftest: SelfTest,
+    //@ }
 }
 
 /// [`Shared::reset_request`] bit asking for a device reset.
@@ -158,7 +160,7 @@ impl Shared {
         for q in 0..NUM_QUEUES {
             queues.push(Queue::new(dev, q)?, GFP_KERNEL)?;
         }
-        let selftest = SelfTest::new(dev)?;
+        let selftest = SelfTest::new(dev)?; //@ step debugfs
         Arc::pin_init(
             try_pin_init!(Self {
                 dev: dev.into(),
@@ -182,7 +184,7 @@ impl Shared {
                 quiesced: Atomic::new(0),
                 drm <- new_mutex!(None),
                 fw <- new_mutex!(None),
-                selftest <- selftest,
+                selftest <- selftest, //@ step debugfs
             }? Error),
             GFP_KERNEL,
         )

@@ -4,9 +4,9 @@
 //!
 //! A DRM compute-accelerator driver (`/dev/accel/accelN`) for the TERN PCI accelerator.
 
-mod batch;
+mod batch; //@ step batch
 mod coredump;
-mod debugfs;
+mod debugfs; //@ step debugfs
 mod driver;
 mod event;
 mod file;
@@ -19,7 +19,7 @@ mod mmu;
 mod queue;
 mod recovery;
 mod regs;
-mod selftest;
+mod selftest; //@ step debugfs
 mod shared;
 mod uapi;
 mod vm;

@@ -55,9 +55,11 @@ pub(crate) const DRM_IOCTL_TERN_WAIT: u32 = IOWR::<drm_tern_wait>(DRM_COMMAND_BA
 /// `DRM_IOCTL_TERN_SET_PRIORITY`.
 pub(crate) const DRM_IOCTL_TERN_SET_PRIORITY: u32 =
     IOWR::<drm_tern_set_priority>(DRM_COMMAND_BASE + DRM_TERN_SET_PRIORITY);
+//@ step batch {
 /// `DRM_IOCTL_TERN_SUBMIT_BATCH`.
 pub(crate) const DRM_IOCTL_TERN_SUBMIT_BATCH: u32 =
     IOWR::<drm_tern_submit_batch>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT_BATCH);
+//@ }
 
 /// A user array entry of type `T`, read with [`FromBytes`] (implemented for the entries of the
 /// arrays an ioctl points to; a wrapper, because the `uapi` structs are foreign types in tree).
