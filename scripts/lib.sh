@@ -31,6 +31,10 @@ VENV_DIR=$TERN_CACHE/venv
 # sanitizer, which the guest tests run on.
 KBUILD_DIR=$TERN_CACHE/kernel/linux
 KSAN_DIR=$TERN_CACHE/kernel-san/linux
+# make upstream: the git tree the series is made and built in, and where the series is written.
+UPSTREAM_DIR=$TERN_CACHE/upstream
+UPSTREAM_TREE=$UPSTREAM_DIR/linux
+UPSTREAM_OUT=${TERN_UPSTREAM_OUT:-$UPSTREAM_DIR/series}
 export PATH="$TERN_CACHE/bin:$VENV_DIR/bin:$HOME/.cargo/bin:$PATH"
 
 log() { printf '[tern] %s\n' "$*" >&2; }

@@ -12,9 +12,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TERN_ROOT"
-UP=$TERN_CACHE/upstream
-TREE=$UP/linux
-OUT=${TERN_UPSTREAM_OUT:-$UP/series}
+UP=$UPSTREAM_DIR TREE=$UPSTREAM_TREE OUT=$UPSTREAM_OUT
 RES=$UP/check
 JOBS=${JOBS:-$(nproc)}
 DOCUTILS_VERSION=0.21.2 PLY_VERSION=3.11 GITPYTHON_VERSION=3.1.45

@@ -12,9 +12,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TERN_ROOT"
-UP=$TERN_CACHE/upstream
-TREE=$UP/linux
-OUT=${TERN_UPSTREAM_OUT:-$UP/series}
+UP=$UPSTREAM_DIR TREE=$UPSTREAM_TREE OUT=$UPSTREAM_OUT
 PATCHDIR=$TERN_ROOT/kernel/patches
 UPDIR=$TERN_ROOT/upstream
 
