@@ -7,7 +7,12 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tern_hw::queue::PROGRESS_INTERVAL;
+use tern_hw::queue::{PROGRESS_INTERVAL, PROGRESS_PERIOD_NS};
+
+/// The device looks at its clock for a time-driven progress write every this many counts (an
+/// instruction costs far less than a clock read; 64 long instructions take well under the
+/// period).
+const CLOCK_EVERY: u64 = 64;
 use tern_isa::{BinOp, EngineOp, F_I32, INSN_BYTES, Insn, Opcode, RedOp, UnOp};
 
 use crate::mmu::{AddressSpace, MmuFault};
@@ -44,8 +49,11 @@ pub struct Env<'a> {
     pub now: &'a dyn Fn() -> u64,
     /// Progress counts of this job so far (`docs/hardware.md` 5.5).
     pub ticks: Cell<u64>,
-    /// Publishes the progress count (called at least every `PROGRESS_INTERVAL` counts).
+    /// Publishes the progress count (called at least every `PROGRESS_INTERVAL` counts, and
+    /// every `PROGRESS_PERIOD_NS` of running once the count has changed).
     pub heartbeat: &'a dyn Fn(u64),
+    /// Device clock at the last `heartbeat` (or the job's start).
+    pub published_at: Cell<u64>,
     /// True while a queue of higher priority runs a job (`docs/hardware.md` 5.7).
     pub preempted: &'a dyn Fn() -> bool,
 }
@@ -55,9 +63,20 @@ impl Env<'_> {
         let before = self.ticks.get();
         let t = before + n;
         self.ticks.set(t);
-        if t / PROGRESS_INTERVAL != before / PROGRESS_INTERVAL {
-            (self.heartbeat)(t);
+        let crossed = |every: u64| t / every != before / every;
+        if crossed(PROGRESS_INTERVAL) {
+            self.publish(t);
+        } else if crossed(CLOCK_EVERY) {
+            let now = (self.now)();
+            if now.wrapping_sub(self.published_at.get()) >= PROGRESS_PERIOD_NS {
+                self.publish(t);
+            }
         }
+    }
+
+    fn publish(&self, t: u64) {
+        self.published_at.set((self.now)());
+        (self.heartbeat)(t);
     }
 }
 

@@ -383,6 +383,7 @@ fn execute_in(dev: &Inner, q: usize, compl: u64, seen: u64, d: &Descriptor) -> (
         now: &now,
         ticks: std::cell::Cell::new(0),
         heartbeat: &heartbeat,
+        published_at: std::cell::Cell::new(now()),
         preempted: &preempted,
     };
     dev.running[prio].fetch_add(1, Ordering::SeqCst);

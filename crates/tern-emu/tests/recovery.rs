@@ -248,3 +248,36 @@ fn a_crash_aborts_the_running_job_and_runs_nothing_behind_it() {
     t.w32(regs::RESET, regs::RESET_MAGIC);
     assert_eq!(t.boot(&firmware()), BootStatus::Ok as u32);
 }
+
+/// A job of long instructions below the poll-point size executes few counts per second; its
+/// progress is still written while it runs (5.5: at least every 10 ms of running once the
+/// count has changed), so a watchdog does not take it for a hung one.
+#[test]
+fn a_job_of_long_instructions_reports_progress_while_it_runs() {
+    let mut t = TestDriver::ready();
+    const DST: u64 = 0x100_0000;
+    const BYTES: u64 = 512 << 10; // below the 1 MiB poll point of fill
+    t.map(1, DST, BYTES, true);
+    let mut prog = la(1, DST);
+    prog.extend([
+        li(2, 0x5a5a),
+        li(3, (BYTES / 4) as i32),
+        Insn::new(Opcode::Fill, [1, 2, 3, 0], 0, 0),
+        Insn::new(Opcode::Jmp, [0; 4], 0, (-2i32) as u32),
+    ]);
+    let bytes = tern_isa::encode_program(&prog);
+    let va = 0x10_0000;
+    let pa = t.map(1, va, bytes.len() as u64, false);
+    t.put(pa, &bytes);
+    let mut d = exec(1, va, bytes.len() as u32);
+    d.budget = u32::MAX;
+    let job = t.submit(0, d);
+    std::thread::sleep(Duration::from_millis(20));
+    let moved = progress_over(&t, 0, 200);
+    t.w32(TestDriver::qreg(0, q::CTRL), q::CTRL_RESET);
+    assert_eq!(t.record_of(0, job).map(|r| r.status), Some(status::ABORTED));
+    assert!(
+        moved > 0 && moved < 1 << 16,
+        "progress written while a slow-counting job runs: {moved} counts in 200 ms"
+    );
+}

@@ -316,6 +316,9 @@ pub mod queue {
     pub const COMPL_PROGRESS: u64 = 0x10;
     /// The progress count is written at least this often (in counts) while a job runs.
     pub const PROGRESS_INTERVAL: u64 = 1 << 16;
+    /// ... and at least this often (in ns of running) once the count has changed, whatever
+    /// the counts cost.
+    pub const PROGRESS_PERIOD_NS: u64 = 10_000_000;
     /// Descriptor opcode: no operation.
     pub const OP_NOP: u8 = 0;
     /// Descriptor opcode: run a program.
