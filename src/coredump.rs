@@ -6,8 +6,7 @@
 
 use kernel::{
     alloc::VVec,
-    devcoredump,
-    fmt,
+    devcoredump, fmt,
     io::Io,
     prelude::*,
     time::{
@@ -169,7 +168,10 @@ fn build(shared: &Shared, reason: Reason) -> Result<VVec<u8>> {
     w.u64(Instant::<Monotonic>::now().as_nanos() as u64)?;
 
     // Registers.
-    let mut pairs = KVec::with_capacity(DEVICE_REGS.len() + NUM_QUEUES * QUEUE_REGS.len(), GFP_KERNEL)?;
+    let mut pairs = KVec::with_capacity(
+        DEVICE_REGS.len() + NUM_QUEUES * QUEUE_REGS.len(),
+        GFP_KERNEL,
+    )?;
     if let Some(bar) = shared.bar.try_access() {
         let offsets = Iterator::chain(
             DEVICE_REGS.iter().copied(),
@@ -217,7 +219,10 @@ fn build(shared: &Shared, reason: Reason) -> Result<VVec<u8>> {
         Reason::Hang(q) | Reason::QueueResetFailed(q) => Some(q as usize),
         _ => None,
     };
-    if let Some(job) = queue.and_then(|q| shared.queues.get(q)).and_then(|q| q.running_job()) {
+    if let Some(job) = queue
+        .and_then(|q| shared.queues.get(q))
+        .and_then(|q| q.running_job())
+    {
         w.section(SEC_JOB, 32)?;
         w.u32(queue.unwrap_or(0) as u32)?;
         w.u32(job.desc.context)?;

@@ -49,7 +49,10 @@ pub(crate) type Debugfs = Scope<Files>;
 /// Creates the directory of the device `shared` belongs to.
 pub(crate) fn create(shared: Arc<Shared>, caps: u32) -> Result<Pin<KBox<Debugfs>>> {
     let name = CString::try_from_fmt(fmt!("tern-{}", shared.dev.name()))?;
-    KBox::pin_init(Scope::dir(Files { shared, caps }, &name, populate), GFP_KERNEL)
+    KBox::pin_init(
+        Scope::dir(Files { shared, caps }, &name, populate),
+        GFP_KERNEL,
+    )
 }
 
 fn populate<'data, 'dir>(files: &'data Files, dir: &'dir ScopedDir<'data, 'dir>) {

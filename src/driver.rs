@@ -49,10 +49,10 @@ use crate::{
         DRM_IOCTL_TERN_BO_CREATE,
         DRM_IOCTL_TERN_BO_INFO,
         DRM_IOCTL_TERN_QUERY,
-        DRM_IOCTL_TERN_SUBMIT,
         DRM_IOCTL_TERN_SET_PRIORITY,
+        DRM_IOCTL_TERN_SUBMIT,
         DRM_IOCTL_TERN_SUBMIT_BATCH, //@ step batch
-        DRM_IOCTL_TERN_WAIT, //
+        DRM_IOCTL_TERN_WAIT,         //
     },
 };
 
@@ -190,7 +190,10 @@ fn queue_irq<'a>(
     q: usize,
 ) -> Result<(irq::IrqRequest<'a>, QueueIrq)> {
     let queue = shared.queues.get(q).cloned().ok_or(EINVAL)?;
-    Ok((vectors.index(1 + q)?.into(), QueueIrq::new(queue, shared.clone())))
+    Ok((
+        vectors.index(1 + q)?.into(),
+        QueueIrq::new(queue, shared.clone()),
+    ))
 }
 
 /// Registers the threaded handler of a queue interrupt.
@@ -260,7 +263,13 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
     // The device reaches what a page table entry can hold: address bits 51:12.
     // SAFETY: Nothing allocates or maps DMA memory for this device before `probe` returns.
     unsafe { pdev.dma_set_mask_and_coherent(DmaMask::new::<{ regs::DMA_BITS }>()) }.inspect_err(
-        |e| dev_err!(pdev, "cannot set a {}-bit DMA mask: {e:?}\n", regs::DMA_BITS),
+        |e| {
+            dev_err!(
+                pdev,
+                "cannot set a {}-bit DMA mask: {e:?}\n",
+                regs::DMA_BITS
+            )
+        },
     )?;
     // The MMU maps every 4 KiB page on its own: a DMA segment may have any length.
     // SAFETY: As above.
@@ -387,15 +396,16 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
     let drm_ref: ARef<TernDevice> = (&*drm).into();
     // SAFETY: `reg` is stored in `TernData`, which is dropped when the driver is unbound; it is
     // never forgotten.
-    let reg = unsafe { drm::Registration::new(pdev.as_ref(), drm, hw, 0) }.inspect_err(
-        |e| match step.get() {
+    let reg =
+        unsafe { drm::Registration::new(pdev.as_ref(), drm, hw, 0) }.inspect_err(|e| match step
+            .get()
+        {
             SetupStep::Interrupt => {
                 dev_err!(pdev, "cannot set up the device interrupts: {e:?}\n")
             }
             SetupStep::Logged => {}
             SetupStep::Register => dev_err!(pdev, "cannot register the DRM device: {e:?}\n"),
-        },
-    )?;
+        })?;
 
     // For uevents; unbind takes it back.
     *shared.drm.lock() = Some(drm_ref);

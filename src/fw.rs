@@ -237,7 +237,8 @@ pub(crate) fn boot(
     if status != regs::BOOT_STATUS_OK {
         dev_err!(
             pdev,
-            "firmware {name_str} {version} (ABI {abi_min}..{abi_max}) refused by the boot ROM: {} (status {status})\n",
+            "firmware {name_str} {version} (ABI {abi_min}..{abi_max}) refused by the boot ROM: \
+            {} (status {status})\n",
             regs::boot_status_name(status)
         );
         return Err(EIO);
@@ -258,7 +259,8 @@ pub(crate) fn boot(
     if dev_status & regs::DEV_STATUS_READY == 0 {
         dev_err!(
             pdev,
-            "firmware {name_str} {version}: device not ready after selecting ABI {} (DEV_STATUS {dev_status:#x})\n",
+            "firmware {name_str} {version}: device not ready after selecting ABI {} \
+            (DEV_STATUS {dev_status:#x})\n",
             regs::DRIVER_ABI
         );
         return Err(EIO);

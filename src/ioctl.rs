@@ -218,7 +218,8 @@ where
     let count = count as usize;
     let mut out = KVec::with_capacity(count, GFP_KERNEL)?;
     // CAST: A user pointer is an address.
-    let mut reader = UserSlice::new(UserPtr::from_addr(addr as usize), count * size_of::<T>()).reader();
+    let mut reader =
+        UserSlice::new(UserPtr::from_addr(addr as usize), count * size_of::<T>()).reader();
     for _ in 0..count {
         out.push(reader.read::<UserEntry<T>>()?.0, GFP_KERNEL)?;
     }
@@ -309,6 +310,7 @@ impl SubmitArrays {
     }
 }
 
+//@ step batch {
 /// Reads the arrays of a checked SUBMIT and looks up its handles, as [`queue_job`] does, but
 /// changes nothing: what a batch checks of every entry before it queues any.
 pub(crate) fn precheck_submit(s: &uapi::drm_tern_submit, file: &DrmFile) -> Result {
@@ -328,6 +330,7 @@ pub(crate) fn precheck_submit(s: &uapi::drm_tern_submit, file: &DrmFile) -> Resu
     }
     Ok(())
 }
+//@ }
 
 /// The buffer holding a SUBMIT's program, which must lie inside it.
 fn program_bo(s: &uapi::drm_tern_submit, file: &DrmFile) -> Result<ARef<TernBo>> {
@@ -442,7 +445,11 @@ pub(crate) fn queue_job(
         let mut set = DmaResvSet::lock(&objs)?;
         set.reserve_fences(1)?;
         for (obj, (_, usage)) in objs.iter().zip(bos.iter()) {
-            let of = if writes(*usage) { Usage::Read } else { Usage::Write };
+            let of = if writes(*usage) {
+                Usage::Read
+            } else {
+                Usage::Write
+            };
             for f in obj.fences(of)? {
                 add_dep(&mut deps, f)?;
             }
@@ -466,7 +473,11 @@ pub(crate) fn queue_job(
 
     // Nothing fails from here on.
     for (i, (_, usage)) in bos.iter().enumerate() {
-        let usage = if writes(*usage) { Usage::Write } else { Usage::Read };
+        let usage = if writes(*usage) {
+            Usage::Write
+        } else {
+            Usage::Read
+        };
         // Cannot fail: room for a fence was made under the lock.
         let _ = set.add_fence(i, &fence, usage);
     }
@@ -552,7 +563,9 @@ pub(crate) fn wait(
         Lookup::Pending(fence) => fence,
     };
     // The deadline is absolute: a wait restarted after a signal waits for what is left.
-    let left = w.deadline_ns.saturating_sub(Instant::<Monotonic>::now().as_nanos());
+    let left = w
+        .deadline_ns
+        .saturating_sub(Instant::<Monotonic>::now().as_nanos());
     fence.wait_timeout(true, ns_to_jiffies(left))?;
     match jobs.lookup(queue_index, w.seqno) {
         Lookup::Done(r) => {

@@ -179,7 +179,11 @@ impl Ring {
         let mut buf = KVec::with_capacity(cap, GFP_KERNEL)?;
         for i in 0..self.len {
             let at = self.index(i);
-            let e = self.buf.get_mut(at).map(core::mem::take).unwrap_or_default();
+            let e = self
+                .buf
+                .get_mut(at)
+                .map(core::mem::take)
+                .unwrap_or_default();
             // Cannot fail: the capacity is larger.
             let _ = buf.push_within_capacity(e);
         }
@@ -400,9 +404,7 @@ impl FileJobs {
             Some(Entry {
                 result: Some(r), ..
             }) => Lookup::Done(*r),
-            Some(Entry {
-                fence: Some(f), ..
-            }) => Lookup::Pending(f.clone()),
+            Some(Entry { fence: Some(f), .. }) => Lookup::Pending(f.clone()),
             _ => Lookup::Unknown,
         }
     }

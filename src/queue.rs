@@ -29,6 +29,7 @@ use kernel::{
     },
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{
             Atomic,
             Relaxed, //
@@ -38,7 +39,6 @@ use kernel::{
             Read,
             Write, //
         },
-        aref::ARef,
         new_mutex,
         Arc,
         Mutex, //
@@ -151,7 +151,11 @@ impl PendingJob {
                     if armed_here {
                         return false;
                     }
-                    match FenceCallbackRegistration::new(dep.clone(), Kick(shared.clone()), GFP_KERNEL) {
+                    match FenceCallbackRegistration::new(
+                        dep.clone(),
+                        Kick(shared.clone()),
+                        GFP_KERNEL,
+                    ) {
                         Ok(reg) => {
                             let armed = reg.is_armed();
                             self.waiting = Some(reg);
@@ -298,8 +302,10 @@ pub(crate) struct QueueDump {
     pub(crate) progress: u64,
     /// Ring jobs held for a restart.
     pub(crate) held: u32,
+    //@ step debugfs {
     /// The `PRIORITY` register as last written.
     pub(crate) priority: u32,
+    //@ }
     /// Driver ring state: last ring sequence number retired and submitted.
     pub(crate) retired: u64,
     pub(crate) submitted: u64,
@@ -351,7 +357,8 @@ impl Drop for Reservation<'_> {
         if let Some(e) = st.entities.iter_mut().find(|e| e.id == self.entity) {
             e.reserved -= 1;
         }
-        st.entities.retain(|e| !e.jobs.is_empty() || e.reserved != 0);
+        st.entities
+            .retain(|e| !e.jobs.is_empty() || e.reserved != 0);
     }
 }
 
@@ -446,10 +453,13 @@ impl Queue {
         let res = if wanted > MAX_PENDING {
             Err(EBUSY)
         } else {
-            e.jobs.reserve(e.reserved + 1, GFP_KERNEL).map_err(Error::from)
+            e.jobs
+                .reserve(e.reserved + 1, GFP_KERNEL)
+                .map_err(Error::from)
         };
         if let Err(err) = res {
-            st.entities.retain(|e| !e.jobs.is_empty() || e.reserved != 0);
+            st.entities
+                .retain(|e| !e.jobs.is_empty() || e.reserved != 0);
             return Err(err);
         }
         e.reserved += 1;
@@ -528,7 +538,8 @@ impl Queue {
                 let mut best: Option<(usize, u32)> = None;
                 for k in 0..n {
                     let at = (st.next_entity + k) % n;
-                    let Some(head) = st.entities.get_mut(at).and_then(|e| e.jobs.first_mut()) else {
+                    let Some(head) = st.entities.get_mut(at).and_then(|e| e.jobs.first_mut())
+                    else {
                         continue;
                     };
                     if head.ready(shared) && best.is_none_or(|(_, p)| head.desc.priority > p) {
@@ -568,7 +579,8 @@ impl Queue {
                 st.tail = (st.tail + 1) % RING_SIZE;
                 queued = true;
             }
-            st.entities.retain(|e| !e.jobs.is_empty() || e.reserved != 0);
+            st.entities
+                .retain(|e| !e.jobs.is_empty() || e.reserved != 0);
             if queued {
                 self.flag_irq(st, st.next_seqno - 1);
                 // The descriptors must be visible before the doorbell.
@@ -821,7 +833,8 @@ impl Queue {
             let seqno = st.retired + 1;
             st.retired = seqno;
             let taken = if seqno <= fence {
-                self.take_completed(st, seqno).map(|(rj, code, result)| (rj, Some((code, result))))
+                self.take_completed(st, seqno)
+                    .map(|(rj, code, result)| (rj, Some((code, result))))
             } else {
                 let at = st.slot(seqno);
                 let rj = st.ring.get_mut(at).and_then(Option::take);
@@ -851,7 +864,9 @@ impl Queue {
                 (Some((_, result)), _) => Some(result),
             };
             let pushed = match end {
-                Some(result) => ended.push_within_capacity((rj.job, result)).map_err(|e| e.0 .0),
+                Some(result) => ended
+                    .push_within_capacity((rj.job, result))
+                    .map_err(|e| e.0 .0),
                 None => st.held.push_within_capacity(rj).map_err(|e| e.0.job),
             };
             // Not reached: both have room for a ring.
@@ -920,7 +935,7 @@ impl Queue {
             progress: word(regs::COMPL_PROGRESS_WORD),
             // CAST: At most a ring of jobs.
             held: st.held.len() as u32,
-            priority: st.hw_priority,
+            priority: st.hw_priority, //@ step debugfs
             retired: st.retired,
             submitted: st.next_seqno - 1,
         }
@@ -960,10 +975,18 @@ impl Queue {
                 }
                 let seqno = st.retired + 1;
                 st.retired = seqno;
-                self.take_completed(&mut st, seqno).map(|(rj, code, result)| {
-                    let stopped = code == status::ABORTED && rj.verdict.is_none();
-                    (rj.job, if stopped { JobResult::aborted(err) } else { result })
-                })
+                self.take_completed(&mut st, seqno)
+                    .map(|(rj, code, result)| {
+                        let stopped = code == status::ABORTED && rj.verdict.is_none();
+                        (
+                            rj.job,
+                            if stopped {
+                                JobResult::aborted(err)
+                            } else {
+                                result
+                            },
+                        )
+                    })
             };
             if let Some((job, result)) = done {
                 self.finish(job, result);

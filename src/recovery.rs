@@ -206,9 +206,7 @@ fn reset_device(this: &Arc<Shared>, reason: Reason) {
     let dump = coredump::capture(this, reason);
     this.device_resets.add(1, Relaxed);
     let result = reboot(this);
-    let result = result.and_then(|()| {
-        this.queues.iter().try_for_each(|q| q.restart(this))
-    });
+    let result = result.and_then(|()| this.queues.iter().try_for_each(|q| q.restart(this)));
     match result {
         Ok(()) => {
             dev_warn!(

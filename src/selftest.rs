@@ -16,9 +16,7 @@ use kernel::{
         Handler,
         IrqReturn, //
     },
-    new_condvar,
-    new_mutex,
-    new_spinlock_irq,
+    new_condvar, new_mutex, new_spinlock_irq,
     prelude::*,
     sync::{
         Arc,

@@ -12,18 +12,24 @@ use kernel::{
         Bound,
         Device, //
     },
+    io::Io,
+    pci::DevresBar,
+    prelude::*,
     sync::aref::ARef,
     sync::atomic::{
         Atomic,
         Relaxed, //
     },
-    io::Io,
-    pci::DevresBar,
-    prelude::*,
     sync::{
         new_mutex,
         Arc,
         Mutex, //
+    },
+    time::{
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic, //
     },
     workqueue::{
         self,
@@ -34,12 +40,6 @@ use kernel::{
         DelayedWork,
         Work,
         WorkItem, //
-    },
-    time::{
-        delay::fsleep,
-        Delta,
-        Instant,
-        Monotonic, //
     },
 };
 

@@ -35,7 +35,7 @@ kernel::module_pci_driver! {
     params: {
         timeout_ms: u32 {
             default: 2000,
-            description: "Milliseconds a job may run without progress before it is stopped (default 2000)",
+            description: "Milliseconds without progress before a job is stopped (default 2000)",
         },
     },
 }

@@ -458,7 +458,8 @@ impl Context {
         if self.shared.first_stuck() {
             dev_err!(
                 self.shared.dev,
-                "context {}: the device did not complete an invalidation ({e:?}): the memory it may still use stays allocated\n",
+                "context {}: the device did not complete an invalidation ({e:?}): \
+                the memory it may still use stays allocated\n",
                 self.id
             );
         }
