@@ -13,12 +13,14 @@ export KDIR=${KDIR:-$KSAN_DIR}
 export KIMAGE=${KIMAGE:-$KDIR/arch/x86/boot/bzImage}
 step setup bash scripts/setup.sh test || die "set-up failed"
 
-# Lint (rustfmt, clippy on the workspace and on the module) counts as one result. It runs
+# Lint (rustfmt, clippy on the workspace and on the module, the module's kernel rustfmt) counts as one result. It runs
 # before the module build because the module's clippy build must be followed by a normal one.
 lint() {
 	local out=$TERN_CACHE/last-lint.txt rc
 	cargo fmt --all --check &&
 		cargo clippy -q --workspace --all-targets -- -D warnings || return 1
+	# The module is formatted the way the kernel tree formats its Rust.
+	rustfmt --edition 2021 --config-path "$KDIR/.rustfmt.toml" --check src/*.rs || return 1
 	make -s module CLIPPY=1 >"$out" 2>&1
 	rc=$?
 	cat "$out" >&2
