@@ -93,7 +93,8 @@ fn show_queues(shared: &Arc<Shared>, f: &mut fmt::Formatter<'_>) -> fmt::Result 
         let d = queue.dump();
         writeln!(
             f,
-            "queue {q}: fence {} progress {} head {} error {} retired {} submitted {} held {} priority {}",
+            "queue {q}: fence {} progress {} head {} error {} retired {} submitted {} held {} \
+             priority {}",
             d.fence, d.progress, d.head, d.error, d.retired, d.submitted, d.held, d.priority
         )?;
     }
