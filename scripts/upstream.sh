@@ -89,8 +89,9 @@ for p in $(list "$PATCHDIR/series"); do
 	done < <(list "$UPDIR/trailers")
 	args+=(--trailer "Signed-off-by: $IDENT")
 	g log -1 --format=%B | git interpret-trailers --if-exists addIfDifferent "${args[@]}" >"$UP/msg"
-	# Fixes: and Cc: go before the sign-off.
-	awk '/^Signed-off-by: /{s = s $0 "\n"; next} {print} END {printf "%s", s}' "$UP/msg" >"$UP/msg.sorted"
+	# The trailers in kernel order: Fixes:, then Cc:, then the sign-off.
+	awk '/^Fixes: /{f = f $0 "\n"; next} /^Cc: /{c = c $0 "\n"; next}
+		/^Signed-off-by: /{s = s $0 "\n"; next} {print} END {printf "%s%s%s", f, c, s}' "$UP/msg" >"$UP/msg.sorted"
 	GIT_COMMITTER_DATE=$(g log -1 --format=%aD) g commit -q --amend -F "$UP/msg.sorted"
 done
 rm -f "$UP/am.patch" "$UP/msg" "$UP/msg.sorted"
