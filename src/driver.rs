@@ -119,7 +119,7 @@ pub(crate) struct Hw<'a> {
     _debugfs: Option<Pin<KBox<Debugfs>>>,
     //@ }
     /// Stops the watchdog and the recovery once no interrupt handler can ask for a reset.
-    _stop: StopRecovery,
+    _stop: StopRecovery, //@ step recovery
     /// Ends the jobs left on the queues once no interrupt handler runs any more.
     _abort: AbortJobs,
     /// The state shared with files, buffers and interrupt handlers.
@@ -145,7 +145,7 @@ impl PinnedDrop for Hw<'_> {
     }
 }
 
-/// Ends the jobs left on the queues as aborted when dropped.
+//@ step recovery {
 /// Stops the watchdog and the recovery work and waits for them, when dropped.
 struct StopRecovery(Arc<Shared>);
 
@@ -154,7 +154,9 @@ impl Drop for StopRecovery {
         self.0.stop_recovery();
     }
 }
+//@ }
 
+/// Ends the jobs left on the queues as aborted when dropped.
 struct AbortJobs(Arc<Shared>);
 
 impl Drop for AbortJobs {
@@ -235,8 +237,10 @@ impl pci::Driver for TernDriver {
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
         let pdev: &pci::Device<Bound> = pdev;
+        //@ step recovery {
         // No reset may run while the device goes away.
         this.shared.stop_recovery();
+        //@ }
         // Before the DRM device is unplugged, which waits for running ioctls: no new jobs, and
         // waiters return now instead of at their timeout.
         this.shared.kill();
@@ -364,7 +368,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         // Without debugfs the device works; only its debugging files are missing.
         _debugfs: debugfs::create(sh.clone(), caps).ok(),
         //@ }
-        _stop: StopRecovery(sh.clone()),
+        _stop: StopRecovery(sh.clone()), //@ step recovery
         _abort: AbortJobs(sh.clone()),
         shared: sh.clone(),
         pdev: pdev_bound,
@@ -409,7 +413,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
 
     // For uevents; unbind takes it back.
     *shared.drm.lock() = Some(drm_ref);
-    Shared::start_watchdog(&shared);
+    Shared::start_watchdog(&shared); //@ step recovery
     Ok(TernData { shared, _reg: reg })
 }
 
@@ -519,8 +523,10 @@ impl drm::Driver for TernDriver {
         printer.print(fmt!("tern-jobs-submitted:\t{}\n", inner.submitted()));
         printer.print(fmt!("tern-buffers-mapped:\t{buffers}\n"));
         printer.print(fmt!("tern-priority:\t{}\n", inner.priority()));
+        //@ step recovery {
         printer.print(fmt!("tern-hangs:\t{}\n", inner.jobs.hangs()));
         printer.print(fmt!("tern-banned:\t{}\n", u32::from(inner.jobs.banned())));
+        //@ }
         printer.print(fmt!("tern-mapped-memory:\t{bytes}\n"));
     }
 }

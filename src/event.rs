@@ -27,8 +27,8 @@ use kernel::{
 };
 
 use crate::{
-    recovery::RESET_CRASH,
-    shared::Shared, //
+    recovery::RESET_CRASH, //@ step recovery
+    shared::Shared,        //
 };
 
 /// Word of the event page holding `crash_code` (bits 31:0 of the second word).
@@ -94,10 +94,11 @@ impl ThreadedHandler for EventIrq {
             if self.crashed.xchg(1, Relaxed) == 0 {
                 dev_err!(
                     self.dev,
-                    "firmware crashed (code {crash:#x}): resetting the device\n"
+                    //@ before recovery: "firmware crashed (code {crash:#x})\n"
+                    "firmware crashed (code {crash:#x}): resetting the device\n" //@ step recovery
                 );
             }
-            Shared::request_reset(&self.shared, RESET_CRASH);
+            Shared::request_reset(&self.shared, RESET_CRASH); //@ step recovery
         } else {
             self.crashed.store(0, Relaxed);
         }

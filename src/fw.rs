@@ -46,11 +46,13 @@ impl<const N: usize> FwFiles<N> {
     }
 }
 
+//@ step recovery {
 /// The firmware image in DMA memory, kept to boot it again after a device reset.
 pub(crate) struct FwImage {
     /// The image.
     pub(crate) image: Coherent<[u8]>,
 }
+//@ }
 
 /// What the driver knows about the running firmware.
 #[derive(Clone, Copy)]
@@ -266,8 +268,10 @@ pub(crate) fn boot(
         return Err(EIO);
     }
 
+    //@ step recovery {
     // Kept for the reboots of recovery (`src/recovery.rs`).
     *shared.fw.lock() = Some(FwImage { image });
+    //@ }
     let running = bar.read32(regs::FW_VERSION);
     dev_info!(
         pdev,

@@ -93,8 +93,10 @@ pub(crate) fn query(
     q: &mut uapi::drm_tern_query,
     _file: &DrmFile,
 ) -> Result<u32> {
+    //@ step recovery {
     // A wedged device answers nothing until the driver is rebound.
     hw.shared.check_alive()?;
+    //@ }
     // The other fields are outputs: like pads, they must come in as zero.
     let outputs = [
         q.uapi_version,
@@ -136,8 +138,10 @@ pub(crate) fn bo_create(
     c: &mut uapi::drm_tern_bo_create,
     file: &DrmFile,
 ) -> Result<u32> {
+    //@ step recovery {
     // A wedged device answers nothing until the driver is rebound.
     hw.shared.check_alive()?;
+    //@ }
     // A failed create never hands a handle back, whatever came in.
     do_bo_create(dev, hw, c, file).inspect_err(|_| c.handle = 0)
 }
@@ -191,8 +195,10 @@ pub(crate) fn bo_info(
     i: &mut uapi::drm_tern_bo_info,
     file: &DrmFile,
 ) -> Result<u32> {
+    //@ step recovery {
     // A wedged device answers nothing until the driver is rebound.
     hw.shared.check_alive()?;
+    //@ }
     // The other fields are outputs: they must come in as zero, like pads.
     if i.flags != 0 || i.size != 0 || i.va != 0 || i.mmap_offset != 0 {
         return Err(EINVAL);
@@ -404,13 +410,16 @@ pub(crate) fn queue_job(
         cmd = Some(program_bo(s, file)?);
     }
 
-    // Fails once the device is gone, and for a banned file.
+    //@ before recovery: // Fails once the device is gone.
+    // Fails once the device is gone, and for a banned file. //@ step recovery
     hw.shared.bar.access(hw.pdev.as_ref())?;
+    //@ step recovery {
     hw.shared.check_alive()?;
     if inner.jobs.banned() {
         return Err(EIO);
     }
     let program = cmd.as_ref().map(|bo| (bo.clone(), s.cmd_offset));
+    //@ }
     let place = queue.reserve(inner.jobs.entity(queue_index))?;
     // Mapping the program's buffer (if this file has not mapped it yet) is the last step before
     // the buffers are locked; if a later step fails, the new mapping goes again.
@@ -496,7 +505,7 @@ pub(crate) fn queue_job(
         owner: inner.jobs.clone(),
         _ctx: inner.ctx.clone(),
         _bos: bos,
-        program,
+        program, //@ step recovery
     };
     place.commit(PendingJob::new(deps, desc, job));
     if schedule {
@@ -533,12 +542,15 @@ fn ns_to_jiffies(ns: i64) -> Jiffies {
 /// `DRM_IOCTL_TERN_WAIT`.
 pub(crate) fn wait(
     _dev: &Dev,
-    hw: &Hw<'_>,
+    //@ before recovery: _hw: &Hw<'_>,
+    hw: &Hw<'_>, //@ step recovery
     w: &mut uapi::drm_tern_wait,
     file: &DrmFile,
 ) -> Result<u32> {
+    //@ step recovery {
     // A wedged device answers nothing until the driver is rebound.
     hw.shared.check_alive()?;
+    //@ }
     // CAST: 4 queues.
     if w.flags != 0
         || w.queue >= NUM_QUEUES as u32
@@ -580,11 +592,12 @@ pub(crate) fn wait(
 /// `DRM_IOCTL_TERN_SET_PRIORITY`: the priority of the file's jobs from now on.
 pub(crate) fn set_priority(
     _dev: &Dev,
-    hw: &Hw<'_>,
+    //@ before recovery: _hw: &Hw<'_>,
+    hw: &Hw<'_>, //@ step recovery
     p: &mut uapi::drm_tern_set_priority,
     file: &DrmFile,
 ) -> Result<u32> {
-    hw.shared.check_alive()?;
+    hw.shared.check_alive()?; //@ step recovery
     if p.pad != 0 || p.priority > uapi::DRM_TERN_PRIORITY_HIGH {
         return Err(EINVAL);
     }

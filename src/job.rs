@@ -11,10 +11,12 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
+        //@ step recovery {
         atomic::{
             Atomic,
             Relaxed, //
         },
+        //@ }
         new_mutex,
         Arc,
         Mutex, //
@@ -271,19 +273,23 @@ struct QueueJobs {
 pub(crate) struct FileJobs {
     #[pin]
     queues: Mutex<[QueueJobs; NUM_QUEUES]>,
+    //@ step recovery {
     /// Jobs of the file that hung and were stopped by a queue reset.
     hangs: Atomic<u32>,
     /// Jobs of the file that ended with an MMU fault since its last job that completed.
     fault_run: Atomic<u32>,
     /// Set once the file is banned: SUBMIT fails with `EIO`.
     banned: Atomic<i32>,
+    //@ }
 }
 
+//@ step recovery {
 /// Hung jobs after which a file is banned.
 pub(crate) const BAN_HANGS: u32 = 3;
 /// Jobs ending with an MMU fault in a row (no job completing in between) after which a file is
 /// banned.
 pub(crate) const BAN_FAULTS: u32 = 64;
+//@ }
 
 /// What [`FileJobs::lookup`] found.
 pub(crate) enum Lookup {
@@ -307,9 +313,9 @@ impl FileJobs {
         Arc::pin_init(
             try_pin_init!(Self {
                 queues <- new_mutex!([queue(), queue(), queue(), queue()]),
-                hangs: Atomic::new(0),
-                fault_run: Atomic::new(0),
-                banned: Atomic::new(0),
+                hangs: Atomic::new(0), //@ step recovery
+                fault_run: Atomic::new(0), //@ step recovery
+                banned: Atomic::new(0), //@ step recovery
             }? Error),
             GFP_KERNEL,
         )
@@ -357,6 +363,7 @@ impl FileJobs {
 
     /// Stores the result of job `seqno` of `queue`; its fence is signalled next.
     pub(crate) fn complete(&self, queue: usize, seqno: u64, result: JobResult) {
+        //@ step recovery {
         match result.status {
             uapi::DRM_TERN_JOB_DONE => self.fault_run.store(0, Relaxed),
             uapi::DRM_TERN_JOB_MMU_FAULT => {
@@ -366,6 +373,7 @@ impl FileJobs {
             }
             _ => {}
         }
+        //@ }
         let mut queues = self.queues.lock();
         if let Some(q) = queues.get_mut(queue) {
             q.busy_ns = q.busy_ns.saturating_add(result.duration_ns);
@@ -376,6 +384,7 @@ impl FileJobs {
         }
     }
 
+    //@ step recovery {
     /// Counts a hung job of the file; returns whether the file is banned now.
     pub(crate) fn note_hang(&self) -> bool {
         if self.hangs.fetch_add(1, Relaxed) + 1 >= BAN_HANGS {
@@ -393,6 +402,7 @@ impl FileJobs {
     pub(crate) fn hangs(&self) -> u32 {
         self.hangs.load(Relaxed)
     }
+    //@ }
 
     /// Looks up job `seqno` of `queue`.
     pub(crate) fn lookup(&self, queue: usize, seqno: u64) -> Lookup {
@@ -453,6 +463,8 @@ pub(crate) struct Job {
     pub(crate) _ctx: Arc<Context>,
     /// The buffers it uses, with their `DRM_TERN_BO_*` usage.
     pub(crate) _bos: KVec<(ARef<TernBo>, u32)>,
+    //@ step recovery {
     /// The buffer holding its program and the program's offset in it, for coredumps.
     pub(crate) program: Option<(ARef<TernBo>, u64)>,
+    //@ }
 }

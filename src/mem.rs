@@ -37,10 +37,12 @@ impl DmaWords {
         Ok(io_read!(&self.0, [try: i]))
     }
 
+    //@ step recovery {
     /// Sets every word to `value`.
     pub(crate) fn fill(&self, value: u64) -> Result {
         (0..self.0.len()).try_for_each(|i| self.write(i, value))
     }
+    //@ }
 
     /// Writes word `i`.
     pub(crate) fn write(&self, i: usize, value: u64) -> Result {

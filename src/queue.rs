@@ -43,17 +43,19 @@ use kernel::{
         Arc,
         Mutex, //
     },
+    //@ step recovery {
     time::{
         Delta,
         Instant,
         Monotonic, //
     },
+    //@ }
 };
 
 use crate::{
-    gem::TernBo,
+    gem::TernBo, //@ step recovery
     job::{
-        FileJobs,
+        FileJobs, //@ step recovery
         Job,
         JobResult, //
     },
@@ -205,6 +207,7 @@ struct RingJob {
     desc: Descriptor,
 }
 
+//@ step recovery {
 /// What the watchdog saw of a queue with work when it last saw it move.
 struct Watch {
     /// Whether the queue had jobs on its ring then.
@@ -223,6 +226,7 @@ pub(crate) enum Stop {
     /// A device reset: the jobs it aborted end with `EIO`.
     Device,
 }
+//@ }
 
 /// Mutable state of a queue.
 struct State {
@@ -232,10 +236,12 @@ struct State {
     on_ring: [u32; 3],
     /// The queue's `PRIORITY` register as last written.
     hw_priority: u32,
+    //@ step recovery {
     /// Set while a device reset is under way: nothing is written to the ring or retired.
     paused: bool,
     /// Progress last seen, for the watchdog.
     watch: Watch,
+    //@ }
     /// Ring slot the next descriptor goes to.
     tail: u32,
     /// Ring sequence number of the next descriptor.
@@ -244,8 +250,10 @@ struct State {
     retired: u64,
     /// The job in each ring slot, until it is retired.
     ring: KVec<Option<RingJob>>,
+    //@ step recovery {
     /// Ring jobs a reset stopped before they ran, in ring order, to run again.
     held: KVec<RingJob>,
+    //@ }
     /// The jobs waiting to run, per file.
     entities: KVec<Entity>,
     /// The entity the scheduler looks at first, for fairness.
@@ -293,6 +301,7 @@ pub(crate) struct Queue {
     state: Mutex<State>,
 }
 
+//@ step recovery {
 /// What a coredump shows of a queue.
 pub(crate) struct QueueDump {
     /// Completion area: `head`, `error`, `fence`, `progress`.
@@ -318,6 +327,7 @@ pub(crate) struct RunningJob {
     /// The buffer holding its program and the program's offset in it.
     pub(crate) program: Option<(ARef<TernBo>, u64)>,
 }
+//@ }
 
 /// A place for one job in its file's entity, taken by [`Queue::reserve`].
 pub(crate) struct Reservation<'a> {
@@ -373,7 +383,7 @@ impl Queue {
         for _ in 0..size {
             jobs.push(None, GFP_KERNEL)?;
         }
-        let held = KVec::with_capacity(size, GFP_KERNEL)?;
+        let held = KVec::with_capacity(size, GFP_KERNEL)?; //@ step recovery
         Arc::pin_init(
             try_pin_init!(Self {
                 index,
@@ -384,6 +394,7 @@ impl Queue {
                     base: 1,
                     on_ring: [0; 3],
                     hw_priority: uapi::DRM_TERN_PRIORITY_NORMAL,
+                    //@ step recovery {
                     paused: false,
                     watch: Watch {
                         busy: false,
@@ -391,11 +402,12 @@ impl Queue {
                         progress: 0,
                         since: Instant::now(),
                     },
+                    //@ }
                     tail: 0,
                     next_seqno: 1,
                     retired: 0,
                     ring: jobs,
-                    held,
+                    held, //@ step recovery
                     entities: KVec::new(),
                     next_entity: 0,
                 }),
@@ -526,7 +538,10 @@ impl Queue {
         let mut ended = KVec::new();
         {
             let mut st = self.state.lock();
+            //@ before recovery: if self.dead.load(Relaxed) != 0 {
+            //@ step recovery {
             if self.dead.load(Relaxed) != 0 || st.paused {
+                //@ }
                 return;
             }
             let st = &mut *st;
@@ -653,9 +668,11 @@ impl Queue {
     /// Returns `false` when there is none. The job and its result are handed to `done`, to be
     /// finished by the caller once it has released the lock.
     fn retire_one(&self, st: &mut State, done: &mut Option<(Job, JobResult)>) -> bool {
+        //@ step recovery {
         if st.paused {
             return false;
         }
+        //@ }
         let fence = self.fence_value().min(st.next_seqno - 1);
         if st.retired >= fence {
             return false;
@@ -722,6 +739,7 @@ impl Queue {
         }
     }
 
+    //@ step recovery {
     /// Whether the queue has jobs on its ring and neither its fence nor its progress count
     /// (`docs/hardware.md` 5.5) moved for `timeout`: then the job it runs is stuck.
     pub(crate) fn stalled(&self, timeout: Delta) -> bool {
@@ -955,6 +973,7 @@ impl Queue {
             program: rj.job.program.clone(),
         })
     }
+    //@ }
 
     /// Marks the queue dead: nothing is written to the ring any more.
     pub(crate) fn kill(&self) {
@@ -1006,11 +1025,13 @@ impl Queue {
                         }
                         None => continue,
                     }
+                //@ step recovery {
                 } else if !st.held.is_empty() {
                     match st.held.remove(0) {
                         Ok(rj) => rj.job,
                         Err(_) => continue,
                     }
+                //@ }
                 } else {
                     let next = st
                         .entities

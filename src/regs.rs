@@ -84,6 +84,7 @@ pub(crate) const Q_CTRL: usize = 0x14;
 pub(crate) const Q_STATUS: usize = 0x18;
 /// Queue register: arbitration priority (0 low, 1 normal, 2 high).
 pub(crate) const Q_PRIORITY: usize = 0x1c;
+//@ step recovery {
 /// [`Q_CTRL`] bit: reset the queue; a register read after it returns once it has stopped.
 pub(crate) const Q_CTRL_RESET: u32 = 2;
 /// Word of the completion area holding the queue's progress count.
@@ -98,6 +99,7 @@ pub(crate) const EVENT_LOG: usize = 0x100;
 pub(crate) const EVENT_LOG_LEN: usize = 0xf00;
 /// [`DEV_STATUS`] bit: the firmware crashed.
 pub(crate) const DEV_STATUS_HALTED: u32 = 1 << 2;
+//@ }
 /// Doorbell of queue `q`: `DOORBELL_BASE + 4 * q`.
 pub(crate) const DOORBELL_BASE: usize = 0x1000;
 

@@ -33,11 +33,11 @@ use kernel::{
     },
     workqueue::{
         self,
-        impl_has_delayed_work,
+        impl_has_delayed_work, //@ step recovery
         impl_has_work,
-        new_delayed_work,
+        new_delayed_work, //@ step recovery
         new_work,
-        DelayedWork,
+        DelayedWork, //@ step recovery
         Work,
         WorkItem, //
     },
@@ -48,7 +48,7 @@ use crate::{
         Bar0,
         TernDevice, //
     },
-    fw::FwImage,
+    fw::FwImage, //@ step recovery
     mem::DmaWords,
     queue::Queue,
     regs::{
@@ -109,6 +109,7 @@ pub(crate) struct Shared {
     /// Runs the schedulers when a fence that a job waits for signals.
     #[pin]
     work: Work<Shared>,
+    //@ step recovery {
     /// Resets what [`Shared::reset_request`] asks for (`src/recovery.rs`).
     #[pin]
     pub(crate) recover: Work<Shared, 1>,
@@ -127,6 +128,7 @@ pub(crate) struct Shared {
     pub(crate) queue_resets: Atomic<u64>,
     /// Device resets done.
     pub(crate) device_resets: Atomic<u64>,
+    //@ }
     /// Incremented by every device reset: translations from before are gone.
     pub(crate) reset_gen: Atomic<u32>,
     /// Set once unbind has reset the device for good: it runs nothing, so every invalidation
@@ -135,9 +137,11 @@ pub(crate) struct Shared {
     /// The DRM device, for uevents; taken at unbind (it owns this structure).
     #[pin]
     pub(crate) drm: Mutex<Option<ARef<TernDevice>>>,
+    //@ step recovery {
     /// The firmware image, kept in DMA memory to boot it again after a device reset.
     #[pin]
     pub(crate) fw: Mutex<Option<FwImage>>,
+    //@ }
     //@ step debugfs {
     /// The platform's round trip, for debugfs (`src/selftest.rs`).
     #[pin]
@@ -145,8 +149,10 @@ pub(crate) struct Shared {
     //@ }
 }
 
+//@ step recovery {
 /// [`Shared::reset_request`] bit asking for a device reset.
 pub(crate) const RESET_DEVICE: u32 = 1 << 8;
+//@ }
 
 impl Shared {
     /// Allocates the memory shared with the device.
@@ -172,18 +178,18 @@ impl Shared {
                 inval_issued <- new_mutex!(0),
                 queues,
                 work <- new_work!("tern-schedule"),
-                recover <- new_work!("tern-recover"),
-                watchdog <- new_delayed_work!("tern-watchdog"),
-                reset_request: Atomic::new(0),
-                wedged: Atomic::new(0),
-                stopping: Atomic::new(0),
-                timeout_ms: Atomic::new(crate::recovery::default_timeout_ms()),
-                queue_resets: Atomic::new(0),
-                device_resets: Atomic::new(0),
+                recover <- new_work!("tern-recover"), //@ step recovery
+                watchdog <- new_delayed_work!("tern-watchdog"), //@ step recovery
+                reset_request: Atomic::new(0), //@ step recovery
+                wedged: Atomic::new(0), //@ step recovery
+                stopping: Atomic::new(0), //@ step recovery
+                timeout_ms: Atomic::new(crate::recovery::default_timeout_ms()), //@ step recovery
+                queue_resets: Atomic::new(0), //@ step recovery
+                device_resets: Atomic::new(0), //@ step recovery
                 reset_gen: Atomic::new(0),
                 quiesced: Atomic::new(0),
                 drm <- new_mutex!(None),
-                fw <- new_mutex!(None),
+                fw <- new_mutex!(None), //@ step recovery
                 selftest <- selftest, //@ step debugfs
             }? Error),
             GFP_KERNEL,
@@ -210,11 +216,13 @@ impl Shared {
         *issued = 0;
     }
 
+    //@ step recovery {
     /// Holds the invalidation counter, so that no invalidation is issued meanwhile (a device
     /// reset restarts the device's count).
     pub(crate) fn lock_invalidations(&self) -> kernel::sync::MutexGuard<'_, u32> {
         self.inval_issued.lock()
     }
+    //@ }
 
     /// Resets the device and waits until the reset has completed: when this returns, the device
     /// no longer reads or writes any memory it was told about (`docs/hardware.md` 10.2).
@@ -233,6 +241,7 @@ impl Shared {
         self.reset_gen.add(1, Relaxed);
     }
 
+    //@ step recovery {
     /// [`Shared::quiesce`] without proof that the device is bound: reset if it still is.
     pub(crate) fn quiesce_now(&self) {
         // The lock is a mutex: taken before the BAR's RCU read-side section.
@@ -243,6 +252,7 @@ impl Shared {
         self.quiesced.store(1, Relaxed);
         self.reset_gen.add(1, Relaxed);
     }
+    //@ }
 
     /// Reserves a context id.
     pub(crate) fn alloc_context(&self) -> Result<u32> {
@@ -357,12 +367,14 @@ impl Shared {
 
 impl_has_work! {
     impl HasWork<Self> for Shared { self.work }
-    impl HasWork<Self, 1> for Shared { self.recover }
+    impl HasWork<Self, 1> for Shared { self.recover } //@ step recovery
 }
 
+//@ step recovery {
 impl_has_delayed_work! {
     impl HasDelayedWork<Self, 2> for Shared { self.watchdog }
 }
+//@ }
 
 impl WorkItem for Shared {
     type Pointer = Arc<Shared>;

@@ -5,7 +5,7 @@
 //! A DRM compute-accelerator driver (`/dev/accel/accelN`) for the TERN PCI accelerator.
 
 mod batch; //@ step batch
-mod coredump;
+mod coredump; //@ step recovery
 mod debugfs; //@ step debugfs
 mod driver;
 mod event;
@@ -17,7 +17,7 @@ mod job;
 mod mem;
 mod mmu;
 mod queue;
-mod recovery;
+mod recovery; //@ step recovery
 mod regs;
 mod selftest; //@ step debugfs
 mod shared;
@@ -32,12 +32,14 @@ kernel::module_pci_driver! {
     license: "GPL",
     // Importing dma-bufs of other devices (the shmem abstraction's import path).
     imports_ns: ["DMA_BUF"],
+    //@ step recovery {
     params: {
         timeout_ms: u32 {
             default: 2000,
             description: "Milliseconds without progress before a job is stopped (default 2000)",
         },
     },
+    //@ }
 }
 
 kernel::module_firmware!(fw::FwFiles);

@@ -6,7 +6,9 @@
 //! - `//@ step NAME {` ... `//@ }`: the lines between belong to step NAME and later ones;
 //! - `CODE //@ step NAME`: this line belongs to step NAME and later ones;
 //! - `//@ out-of-tree {` ... `//@ }`: the lines between exist only out of tree;
-//! - `//@ in-tree: CODE`: in tree, the line is `CODE` (with the comment's indentation).
+//! - `//@ in-tree: CODE`: in tree, the line is `CODE` (with the comment's indentation);
+//! - `//@ before NAME: CODE`: in the steps before NAME, the line is `CODE` (with the comment's
+//!   indentation), in both trees: the simpler form of a line that step NAME changes.
 //!
 //! Blocks nest; a line is kept when every block around it is.
 
@@ -80,6 +82,15 @@ pub fn filter(name: &str, text: &str, steps: &[String], step: usize, tree: Tree)
                 out.push_str(rest.trim());
                 out.push('\n');
             }
+        } else if let Some(rest) = marker.strip_prefix("before ") {
+            let Some((s, code)) = rest.split_once(':') else {
+                bail!("{name}:{n}: '//@ before NAME: CODE' needs a ':'");
+            };
+            if kept && step < index(s.trim(), n)? {
+                out.push_str(indent);
+                out.push_str(code.trim());
+                out.push('\n');
+            }
         } else if marker == "out-of-tree {" {
             open.push((Block::OutOfTree, n));
         } else if let Some(s) = marker
@@ -106,6 +117,19 @@ mod tests {
     }
 
     const SRC: &str = "x\n//@ step b {\ny\n    //@ out-of-tree {\n    z\n    //@ }\n//@ }\nw //@ step b\n    //@ in-tree: v\n";
+
+    #[test]
+    fn lines_before_a_step() {
+        let s = steps();
+        let t = "  //@ before b: u\nw //@ step b\n";
+        assert_eq!(filter("f", t, &s, 0, Tree::In).unwrap(), "  u\n");
+        assert_eq!(filter("f", t, &s, 0, Tree::Out).unwrap(), "  u\n");
+        assert_eq!(filter("f", t, &s, 1, Tree::Out).unwrap(), "w\n");
+        let e = filter("f", "//@ before c: u\n", &s, 0, Tree::In).unwrap_err();
+        assert_eq!(e.to_string(), "f:1: unknown step 'c' (steps: a b)");
+        let e = filter("f", "//@ before b u\n", &s, 0, Tree::In).unwrap_err();
+        assert_eq!(e.to_string(), "f:1: '//@ before NAME: CODE' needs a ':'");
+    }
 
     #[test]
     fn steps_and_trees() {
