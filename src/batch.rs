@@ -19,14 +19,16 @@ use kernel::{
 use crate::{
     driver::Hw,
     ioctl::{
-        check_submit,
-        precheck_submit,
-        queue_job,
-        read_array,
         Dev,
         DrmFile, //
     },
     regs::NUM_QUEUES,
+    submit::{
+        check_submit,
+        precheck_submit,
+        queue_job,
+        read_array, //
+    },
     uapi,
 };
 

@@ -44,6 +44,7 @@ use crate::{
     regs,
     selftest::SelfTestIrq, //@ step debugfs
     shared::Shared,
+    submit,
     uapi::{
         self,
         DRM_IOCTL_TERN_BO_CREATE,
@@ -488,17 +489,17 @@ impl drm::Driver for TernDriver {
         (TERN_QUERY, uapi::drm_tern_query, 0, ioctl::query),
         (TERN_BO_CREATE, uapi::drm_tern_bo_create, 0, ioctl::bo_create),
         (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, ioctl::bo_info),
-        (TERN_SUBMIT, uapi::drm_tern_submit, 0, ioctl::submit),
-        (TERN_WAIT, uapi::drm_tern_wait, 0, ioctl::wait),
-        (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, ioctl::set_priority),
+        (TERN_SUBMIT, uapi::drm_tern_submit, 0, submit::submit),
+        (TERN_WAIT, uapi::drm_tern_wait, 0, submit::wait),
+        (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, submit::set_priority),
         (TERN_SUBMIT_BATCH, uapi::drm_tern_submit_batch, 0, batch::submit_batch), //@ step batch
         //@ }
         //@ in-tree: (TERN_QUERY, drm_tern_query, 0, ioctl::query),
         //@ in-tree: (TERN_BO_CREATE, drm_tern_bo_create, 0, ioctl::bo_create),
         //@ in-tree: (TERN_BO_INFO, drm_tern_bo_info, 0, ioctl::bo_info),
-        //@ in-tree: (TERN_SUBMIT, drm_tern_submit, 0, ioctl::submit),
-        //@ in-tree: (TERN_WAIT, drm_tern_wait, 0, ioctl::wait),
-        //@ in-tree: (TERN_SET_PRIORITY, drm_tern_set_priority, 0, ioctl::set_priority),
+        //@ in-tree: (TERN_SUBMIT, drm_tern_submit, 0, submit::submit),
+        //@ in-tree: (TERN_WAIT, drm_tern_wait, 0, submit::wait),
+        //@ in-tree: (TERN_SET_PRIORITY, drm_tern_set_priority, 0, submit::set_priority),
         //@ step batch {
         //@ in-tree: (TERN_SUBMIT_BATCH, drm_tern_submit_batch, 0, batch::submit_batch),
         //@ }

@@ -21,6 +21,7 @@ mod recovery; //@ step recovery
 mod regs;
 mod selftest; //@ step debugfs
 mod shared;
+mod submit;
 mod uapi;
 mod vm;
 
