@@ -40,20 +40,20 @@ use crate::{
     },
     gem::TernBo,
     ioctl,
-    queue::QueueIrq,
+    queue::QueueIrq, //@ step jobs
     regs,
     selftest::SelfTestIrq, //@ step debugfs
     shared::Shared,
-    submit,
+    submit, //@ step jobs
     uapi::{
         self,
         DRM_IOCTL_TERN_BO_CREATE,
         DRM_IOCTL_TERN_BO_INFO,
         DRM_IOCTL_TERN_QUERY,
-        DRM_IOCTL_TERN_SET_PRIORITY,
-        DRM_IOCTL_TERN_SUBMIT,
+        DRM_IOCTL_TERN_SET_PRIORITY, //@ step jobs
+        DRM_IOCTL_TERN_SUBMIT,       //@ step jobs
         DRM_IOCTL_TERN_SUBMIT_BATCH, //@ step batch
-        DRM_IOCTL_TERN_WAIT,         //
+        DRM_IOCTL_TERN_WAIT,         //@ step jobs
     },
 };
 
@@ -103,6 +103,7 @@ pub(crate) struct Hw<'a> {
     /// The device event interrupt handler (MSI-X vector 0).
     #[pin]
     events: irq::ThreadedRegistration<'a, EventIrq>,
+    //@ step jobs {
     /// The queue interrupt handlers (MSI-X vectors 1 to 4).
     #[pin]
     q0: irq::ThreadedRegistration<'a, QueueIrq>,
@@ -112,6 +113,7 @@ pub(crate) struct Hw<'a> {
     q2: irq::ThreadedRegistration<'a, QueueIrq>,
     #[pin]
     q3: irq::ThreadedRegistration<'a, QueueIrq>,
+    //@ }
     //@ step debugfs {
     /// The self-test interrupt handler (MSI-X vector 5), a hard interrupt handler.
     #[pin]
@@ -121,8 +123,10 @@ pub(crate) struct Hw<'a> {
     //@ }
     /// Stops the watchdog and the recovery once no interrupt handler can ask for a reset.
     _stop: StopRecovery, //@ step recovery
+    //@ step jobs {
     /// Ends the jobs left on the queues once no interrupt handler runs any more.
     _abort: AbortJobs,
+    //@ }
     /// The state shared with files, buffers and interrupt handlers.
     pub(crate) shared: Arc<Shared>,
     /// The PCI device.
@@ -157,6 +161,7 @@ impl Drop for StopRecovery {
 }
 //@ }
 
+//@ step jobs {
 /// Ends the jobs left on the queues as aborted when dropped.
 struct AbortJobs(Arc<Shared>);
 
@@ -165,6 +170,7 @@ impl Drop for AbortJobs {
         self.0.abort_all();
     }
 }
+//@ }
 
 /// The steps of the probe that run inside the DRM registration.
 #[derive(Clone, Copy)]
@@ -186,6 +192,7 @@ pub(crate) struct TernData<'bound> {
     _reg: drm::Registration<'bound, TernDriver>,
 }
 
+//@ step jobs {
 /// Returns the interrupt request and the queue of the handler of queue `q`.
 fn queue_irq<'a>(
     vectors: &'a pci::IrqVectorRegistration<'a>,
@@ -217,6 +224,7 @@ unsafe fn register_queue_irq<'a>(
         )
     }
 }
+//@ }
 
 impl pci::Driver for TernDriver {
     type IdInfo = ();
@@ -242,15 +250,19 @@ impl pci::Driver for TernDriver {
         // No reset may run while the device goes away.
         this.shared.stop_recovery();
         //@ }
+        //@ step jobs {
         // Before the DRM device is unplugged, which waits for running ioctls: no new jobs, and
         // waiters return now instead of at their timeout.
         this.shared.kill();
+        //@ }
         // Stop the device, then end every job it still had. This must happen before the DRM
         // device can be released: jobs hold buffer objects, which must not outlive it.
         if let Ok(bar) = this.shared.bar.access(pdev.as_ref()) {
             this.shared.quiesce(bar);
         }
+        //@ step jobs {
         this.shared.abort_all();
+        //@ }
         // The DRM device owns the shared state: break the cycle.
         let drm = this.shared.drm.lock().take();
         drop(drm);
@@ -325,6 +337,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         .inspect_err(|e| dev_err!(pdev, "no MSI-X vector for the self-test: {e:?}\n"))?;
     //@ }
 
+    //@ step jobs {
     let queue_irqs = [
         queue_irq(vectors, &shared, 0),
         queue_irq(vectors, &shared, 1),
@@ -334,6 +347,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
     let [i0, i1, i2, i3] = queue_irqs;
     let irqs = (|| Ok::<_, Error>((i0?, i1?, i2?, i3?)))()
         .inspect_err(|e| dev_err!(pdev, "no MSI-X vectors for the queues: {e:?}\n"))?;
+    //@ }
 
     // The step of the setup below that fails, so that the failure is logged exactly once.
     let step = &Cell::new(SetupStep::Interrupt);
@@ -348,6 +362,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
                 EventIrq::new(pdev.as_ref(), sh.clone()),
             )
         },
+        //@ step jobs {
         // SAFETY: The registrations are fields of `Hw`, which is dropped, never forgotten.
         q0 <- unsafe { register_queue_irq(irqs.0) },
         // SAFETY: As above.
@@ -356,6 +371,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         q2 <- unsafe { register_queue_irq(irqs.2) },
         // SAFETY: As above.
         q3 <- unsafe { register_queue_irq(irqs.3) },
+        //@ }
         //@ step debugfs {
         // SAFETY: As above.
         selftest <- unsafe {
@@ -370,7 +386,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         _debugfs: debugfs::create(sh.clone(), caps).ok(),
         //@ }
         _stop: StopRecovery(sh.clone()), //@ step recovery
-        _abort: AbortJobs(sh.clone()),
+        _abort: AbortJobs(sh.clone()), //@ step jobs
         shared: sh.clone(),
         pdev: pdev_bound,
         hw_version,
@@ -387,6 +403,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
                 .inspect_err(|_| Shared::reset_device(bar))?
         },
         _: {
+            //@ step jobs {
             let bar = sh.bar.access(pdev_bound.as_ref())?;
             for q in &sh.queues {
                 q.enable(bar).inspect_err(|e| {
@@ -394,6 +411,7 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
                     dev_err!(pdev, "cannot enable a hardware queue: {e:?}\n")
                 })?;
             }
+            //@ }
             step.set(SetupStep::Register);
         },
     }? Error);
@@ -481,25 +499,31 @@ impl drm::Driver for TernDriver {
 
     const INFO: drm::DriverInfo = INFO;
     const FEAT_COMPUTE_ACCEL: bool = true;
-    const FEAT_SYNCOBJ: bool = true;
-    const FEAT_SYNCOBJ_TIMELINE: bool = true;
+    const FEAT_SYNCOBJ: bool = true; //@ step jobs
+    const FEAT_SYNCOBJ_TIMELINE: bool = true; //@ step jobs
 
     kernel::declare_drm_ioctls! {
         //@ out-of-tree {
         (TERN_QUERY, uapi::drm_tern_query, 0, ioctl::query),
         (TERN_BO_CREATE, uapi::drm_tern_bo_create, 0, ioctl::bo_create),
         (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, ioctl::bo_info),
-        (TERN_SUBMIT, uapi::drm_tern_submit, 0, submit::submit),
-        (TERN_WAIT, uapi::drm_tern_wait, 0, submit::wait),
-        (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, submit::set_priority),
+        (TERN_SUBMIT, uapi::drm_tern_submit, 0, submit::submit), //@ step jobs
+        (TERN_WAIT, uapi::drm_tern_wait, 0, submit::wait), //@ step jobs
+        (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, submit::set_priority), //@ step jobs
         (TERN_SUBMIT_BATCH, uapi::drm_tern_submit_batch, 0, batch::submit_batch), //@ step batch
         //@ }
         //@ in-tree: (TERN_QUERY, drm_tern_query, 0, ioctl::query),
         //@ in-tree: (TERN_BO_CREATE, drm_tern_bo_create, 0, ioctl::bo_create),
         //@ in-tree: (TERN_BO_INFO, drm_tern_bo_info, 0, ioctl::bo_info),
+        //@ step jobs {
         //@ in-tree: (TERN_SUBMIT, drm_tern_submit, 0, submit::submit),
+        //@ }
+        //@ step jobs {
         //@ in-tree: (TERN_WAIT, drm_tern_wait, 0, submit::wait),
+        //@ }
+        //@ step jobs {
         //@ in-tree: (TERN_SET_PRIORITY, drm_tern_set_priority, 0, submit::set_priority),
+        //@ }
         //@ step batch {
         //@ in-tree: (TERN_SUBMIT_BATCH, drm_tern_submit_batch, 0, batch::submit_batch),
         //@ }
@@ -515,15 +539,19 @@ impl drm::Driver for TernDriver {
         // The standard keys (Documentation/gpu/drm-usage-stats.rst) first: busy time of the
         // finished jobs per queue, and the memory mapped for the file, all of it resident (the
         // pages of a mapped buffer are pinned).
+        //@ step jobs {
         for (q, ns) in inner.jobs.busy_ns().iter().enumerate() {
             printer.print(fmt!("drm-engine-queue{q}:\t{ns} ns\n"));
         }
+        //@ }
         printer.print(fmt!("drm-total-memory:\t{} KiB\n", bytes / 1024));
         printer.print(fmt!("drm-resident-memory:\t{} KiB\n", bytes / 1024));
         printer.print(fmt!("tern-context:\t{}\n", inner.ctx.id()));
-        printer.print(fmt!("tern-jobs-submitted:\t{}\n", inner.submitted()));
+        printer.print(fmt!("tern-jobs-submitted:\t{}\n", inner.submitted())); //@ step jobs
         printer.print(fmt!("tern-buffers-mapped:\t{buffers}\n"));
+        //@ step jobs {
         printer.print(fmt!("tern-priority:\t{}\n", inner.priority()));
+        //@ }
         //@ step recovery {
         printer.print(fmt!("tern-hangs:\t{}\n", inner.jobs.hangs()));
         printer.print(fmt!("tern-banned:\t{}\n", u32::from(inner.jobs.banned())));

@@ -5,6 +5,7 @@
 use kernel::{
     drm,
     prelude::*,
+    //@ step jobs {
     sync::{
         atomic::{
             Atomic,
@@ -12,6 +13,8 @@ use kernel::{
         },
         Arc,
     },
+    //@ }
+    //@ before jobs: sync::Arc,
 };
 
 use crate::{
@@ -19,10 +22,10 @@ use crate::{
         TernDevice,
         TernDriver, //
     },
-    job::FileJobs,
-    regs::NUM_QUEUES,
+    job::FileJobs,    //@ step jobs
+    regs::NUM_QUEUES, //@ step jobs
     shared::Shared,
-    uapi,
+    uapi, //@ step jobs
     vm::Context,
 };
 
@@ -30,6 +33,7 @@ use crate::{
 pub(crate) struct File {
     /// The file's device address space.
     pub(crate) ctx: Arc<Context>,
+    //@ step jobs {
     /// The jobs the file submitted and their results.
     pub(crate) jobs: Arc<FileJobs>,
     /// Jobs submitted so far.
@@ -38,8 +42,10 @@ pub(crate) struct File {
     priority: Atomic<u32>,
     /// The device state, to cancel the file's jobs when it closes.
     shared: Arc<Shared>,
+    //@ }
 }
 
+//@ step jobs {
 impl Drop for File {
     fn drop(&mut self) {
         // Jobs that have not started are cancelled; those on the ring finish.
@@ -72,19 +78,23 @@ impl File {
         self.priority.store(priority, Relaxed);
     }
 }
+//@ }
 
 impl drm::file::DriverFile for File {
     type Driver = TernDriver;
 
     fn open(dev: &TernDevice) -> Result<Pin<KBox<Self>>> {
         let shared: Arc<Shared> = (**dev).clone();
-        let jobs = FileJobs::new()?;
+        let jobs = FileJobs::new()?; //@ step jobs
         let file = Self {
+            //@ before jobs: ctx: Context::new(shared)?,
+            //@ step jobs {
             ctx: Context::new(shared.clone(), jobs.clone())?,
             jobs,
             submitted: Atomic::new(0),
             priority: Atomic::new(uapi::DRM_TERN_PRIORITY_NORMAL),
             shared,
+            //@ }
         };
         Ok(KBox::new(file, GFP_KERNEL)?.into())
     }

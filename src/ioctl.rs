@@ -29,7 +29,8 @@ use crate::{
         self,
         NUM_QUEUES, //
     },
-    submit, uapi,
+    submit, //@ step jobs
+    uapi,
     vm::{
         VA_END,
         VA_START, //
@@ -85,7 +86,7 @@ pub(crate) fn query(
     q.va_start = VA_START;
     q.va_end = VA_END;
     q.max_bo_size = MAX_BO_SIZE;
-    q.max_submit_bos = submit::MAX_SUBMIT_BOS;
+    q.max_submit_bos = submit::MAX_SUBMIT_BOS; //@ step jobs
     Ok(0)
 }
 

@@ -64,6 +64,7 @@ pub(crate) const CTX_INVALIDATE: usize = 0x054;
 /// Write [`RESET_MAGIC`] to reset the whole device.
 pub(crate) const RESET: usize = 0x058;
 
+//@ step jobs {
 /// Base of the registers of queue `q`: `QUEUE_BASE + QUEUE_STRIDE * q`.
 pub(crate) const QUEUE_BASE: usize = 0x100;
 /// Distance between the register blocks of two queues.
@@ -84,6 +85,7 @@ pub(crate) const Q_CTRL: usize = 0x14;
 pub(crate) const Q_STATUS: usize = 0x18;
 /// Queue register: arbitration priority (0 low, 1 normal, 2 high).
 pub(crate) const Q_PRIORITY: usize = 0x1c;
+//@ }
 //@ step recovery {
 /// [`Q_CTRL`] bit: reset the queue; a register read after it returns once it has stopped.
 pub(crate) const Q_CTRL_RESET: u32 = 2;
@@ -100,8 +102,10 @@ pub(crate) const EVENT_LOG_LEN: usize = 0xf00;
 /// [`DEV_STATUS`] bit: the firmware crashed.
 pub(crate) const DEV_STATUS_HALTED: u32 = 1 << 2;
 //@ }
+//@ step jobs {
 /// Doorbell of queue `q`: `DOORBELL_BASE + 4 * q`.
 pub(crate) const DOORBELL_BASE: usize = 0x1000;
+//@ }
 
 /// Value of [`ID`]: `"TERN"` in little-endian byte order.
 pub(crate) const ID_TERN: u32 = 0x4e52_4554;
@@ -113,10 +117,12 @@ pub(crate) const DEV_STATUS_READY: u32 = 1 << 1;
 pub(crate) const BOOT_STATUS_OK: u32 = 1;
 /// [`RESET`] magic: `"RST!"` in little-endian byte order, as the device model checks it.
 pub(crate) const RESET_MAGIC: u32 = u32::from_le_bytes(*b"RST!");
+//@ step jobs {
 /// Queue control: enable.
 pub(crate) const Q_CTRL_ENABLE: u32 = 1;
 /// Queue status: enabled.
 pub(crate) const Q_STATUS_ENABLED: u32 = 1;
+//@ }
 
 /// Number of MSI-X vectors of the device.
 pub(crate) const NUM_VECTORS: u32 = 8;
@@ -149,6 +155,7 @@ pub(crate) const EVENT_INVAL_WORD: usize = 3;
 /// Size of a device address space.
 pub(crate) const VA_BITS: u32 = 39;
 
+//@ step jobs {
 /// Bytes per descriptor.
 pub(crate) const DESC_SIZE: usize = 64;
 /// Descriptor opcode: no operation.
@@ -157,8 +164,10 @@ pub(crate) const OP_NOP: u64 = 0;
 pub(crate) const OP_EXEC: u64 = 1;
 /// Descriptor flag: raise the queue vector on completion.
 pub(crate) const DESC_FLAG_IRQ: u64 = 1;
+//@ }
 /// Longest program of one descriptor.
 pub(crate) const MAX_CMD_LEN: u32 = 1 << 20;
+//@ step jobs {
 /// Bytes of the completion area header (fence, head, error).
 pub(crate) const COMPL_HEADER: usize = 64;
 /// Bytes per completion record.
@@ -181,6 +190,7 @@ pub(crate) mod status {
     /// The device has no firmware.
     pub(crate) const NO_FIRMWARE: u32 = 7;
 }
+//@ }
 
 /// Firmware image format (`docs/hardware.md` 4.1).
 pub(crate) mod fw {
@@ -208,10 +218,12 @@ pub(crate) const fn hw_version_minor(version: u32) -> u32 {
     version & 0xffff
 }
 
+//@ step jobs {
 /// Offset of queue register `reg` of queue `q`.
 pub(crate) const fn queue_reg(q: usize, reg: usize) -> usize {
     QUEUE_BASE + QUEUE_STRIDE * q + reg
 }
+//@ }
 
 /// Name of a [`BOOT_STATUS`] code, as in `docs/hardware.md` 4.3.
 pub(crate) fn boot_status_name(code: u32) -> &'static str {

@@ -31,6 +31,7 @@ use kernel::{
         Instant,
         Monotonic, //
     },
+    //@ step jobs {
     workqueue::{
         self,
         impl_has_delayed_work, //@ step recovery
@@ -41,6 +42,7 @@ use kernel::{
         Work,
         WorkItem, //
     },
+    //@ }
 };
 
 use crate::{
@@ -50,12 +52,12 @@ use crate::{
     },
     fw::FwImage, //@ step recovery
     mem::DmaWords,
-    queue::Queue,
+    queue::Queue, //@ step jobs
     regs::{
         self,
         EVENT_INVAL_WORD,
         NUM_CONTEXTS,
-        NUM_QUEUES,
+        NUM_QUEUES, //@ step jobs
         PTE_ADDR,
         PTE_V, //
     },
@@ -81,9 +83,11 @@ impl ContextIds {
     }
 }
 
+//@ step jobs {
 /// The `seqno` of the last job submitted to each hardware queue at some point in time: a job
 /// submitted before that point has retired once every queue has retired up to these.
 pub(crate) type QueueMarks = [u64; NUM_QUEUES];
+//@ }
 
 /// State shared by everything that uses the device.
 #[pin_data]
@@ -104,11 +108,13 @@ pub(crate) struct Shared {
     /// is written, so that the n-th write is the one whose completion makes `inval_done` n.
     #[pin]
     inval_issued: Mutex<u32>,
+    //@ step jobs {
     /// The hardware queues.
     pub(crate) queues: KVec<Arc<Queue>>,
     /// Runs the schedulers when a fence that a job waits for signals.
     #[pin]
     work: Work<Shared>,
+    //@ }
     //@ step recovery {
     /// Resets what [`Shared::reset_request`] asks for (`src/recovery.rs`).
     #[pin]
@@ -162,10 +168,12 @@ impl Shared {
     ) -> Result<Arc<Self>> {
         let events = DmaWords::zeroed(dev, EVENT_PAGE_WORDS)?;
         let ctx_table = DmaWords::zeroed(dev, NUM_CONTEXTS * regs::CTX_ENTRY_SIZE / 8)?;
+        //@ step jobs {
         let mut queues = KVec::with_capacity(NUM_QUEUES, GFP_KERNEL)?;
         for q in 0..NUM_QUEUES {
             queues.push(Queue::new(dev, q)?, GFP_KERNEL)?;
         }
+        //@ }
         let selftest = SelfTest::new(dev)?; //@ step debugfs
         Arc::pin_init(
             try_pin_init!(Self {
@@ -176,8 +184,8 @@ impl Shared {
                 ctx_table,
                 ctx_ids <- new_mutex!(ContextIds::new()),
                 inval_issued <- new_mutex!(0),
-                queues,
-                work <- new_work!("tern-schedule"),
+                queues, //@ step jobs
+                work <- new_work!("tern-schedule"), //@ step jobs
                 recover <- new_work!("tern-recover"), //@ step recovery
                 watchdog <- new_delayed_work!("tern-watchdog"), //@ step recovery
                 reset_request: Atomic::new(0), //@ step recovery
@@ -341,6 +349,7 @@ impl Shared {
         self.stuck_logged.xchg(1, Relaxed) == 0
     }
 
+    //@ step jobs {
     /// The device is going away: fail new submissions and wake up every waiter.
     pub(crate) fn kill(&self) {
         for q in &self.queues {
@@ -363,12 +372,15 @@ impl Shared {
         // Already queued: the scheduler runs anyway.
         let _ = workqueue::system().enqueue::<_, 0>(this.clone());
     }
+    //@ }
 }
 
+//@ step jobs {
 impl_has_work! {
     impl HasWork<Self> for Shared { self.work }
     impl HasWork<Self, 1> for Shared { self.recover } //@ step recovery
 }
+//@ }
 
 //@ step recovery {
 impl_has_delayed_work! {
@@ -376,6 +388,7 @@ impl_has_delayed_work! {
 }
 //@ }
 
+//@ step jobs {
 impl WorkItem for Shared {
     type Pointer = Arc<Shared>;
 
@@ -385,3 +398,4 @@ impl WorkItem for Shared {
         }
     }
 }
+//@ }

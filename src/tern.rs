@@ -13,15 +13,15 @@ mod file;
 mod fw;
 mod gem;
 mod ioctl;
-mod job;
+mod job; //@ step jobs
 mod mem;
 mod mmu;
-mod queue;
+mod queue; //@ step jobs
 mod recovery; //@ step recovery
 mod regs;
 mod selftest; //@ step debugfs
 mod shared;
-mod submit;
+mod submit; //@ step jobs
 mod uapi;
 mod vm;
 

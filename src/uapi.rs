@@ -31,7 +31,10 @@ pub(crate) use generated::*;
 
 use kernel::{
     drm::ioctl::IOWR,
-    transmute::FromBytes,
+    //@ out-of-tree {
+    //@ before jobs: transmute::FromBytes,
+    //@ }
+    transmute::FromBytes,   //@ step jobs
     uapi::DRM_COMMAND_BASE, //
 };
 //@ out-of-tree {
@@ -47,6 +50,7 @@ pub(crate) const DRM_IOCTL_TERN_BO_CREATE: u32 =
 /// `DRM_IOCTL_TERN_BO_INFO`.
 pub(crate) const DRM_IOCTL_TERN_BO_INFO: u32 =
     IOWR::<drm_tern_bo_info>(DRM_COMMAND_BASE + DRM_TERN_BO_INFO);
+//@ step jobs {
 /// `DRM_IOCTL_TERN_SUBMIT`.
 pub(crate) const DRM_IOCTL_TERN_SUBMIT: u32 =
     IOWR::<drm_tern_submit>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT);
@@ -55,12 +59,14 @@ pub(crate) const DRM_IOCTL_TERN_WAIT: u32 = IOWR::<drm_tern_wait>(DRM_COMMAND_BA
 /// `DRM_IOCTL_TERN_SET_PRIORITY`.
 pub(crate) const DRM_IOCTL_TERN_SET_PRIORITY: u32 =
     IOWR::<drm_tern_set_priority>(DRM_COMMAND_BASE + DRM_TERN_SET_PRIORITY);
+//@ }
 //@ step batch {
 /// `DRM_IOCTL_TERN_SUBMIT_BATCH`.
 pub(crate) const DRM_IOCTL_TERN_SUBMIT_BATCH: u32 =
     IOWR::<drm_tern_submit_batch>(DRM_COMMAND_BASE + DRM_TERN_SUBMIT_BATCH);
 //@ }
 
+//@ step jobs {
 /// A user array entry of type `T`, read with [`FromBytes`] (implemented for the entries of the
 /// arrays an ioctl points to; a wrapper, because the `uapi` structs are foreign types in tree).
 #[repr(transparent)]
@@ -74,6 +80,7 @@ unsafe impl FromBytes for UserEntry<drm_tern_submit> {}
 unsafe impl FromBytes for UserEntry<drm_tern_bo_ref> {}
 // SAFETY: As above.
 unsafe impl FromBytes for UserEntry<drm_tern_sync> {}
+//@ }
 
 // Out of tree, `declare_drm_ioctls!` takes the argument types as paths and asks for both traits.
 //@ out-of-tree {

@@ -28,15 +28,15 @@ use kernel::{
 
 use crate::{
     gem::TernBo,
-    job::FileJobs,
+    job::FileJobs, //@ step jobs
     mmu::{
         PageTable,
         PAGE, //
     },
     regs::VA_BITS,
     shared::{
-        QueueMarks,
-        Shared, //
+        QueueMarks, //@ step jobs
+        Shared,     //
     },
     uapi,
 };
@@ -70,13 +70,18 @@ struct Mapping {
 /// What a closed mapping waits for before it goes.
 #[derive(Clone, Copy)]
 enum Closed {
+    //@ step jobs {
     /// The SUBMITs of the file that started before the close (tickets below this one) and
     /// may still add a job that uses the mapping's VA.
     Submits(u64),
     /// The jobs of the file up to these, once those SUBMITs have ended.
     Jobs(QueueMarks),
+    //@ }
+    //@ before jobs: /// No job can use it: it goes at once.
+    //@ before jobs: Now,
 }
 
+//@ step jobs {
 /// A SUBMIT under way in the file, from its first look at a handle until its job is recorded;
 /// see [`Context::begin_submit`].
 pub(crate) struct SubmitTicket<'a> {
@@ -90,6 +95,7 @@ impl Drop for SubmitTicket<'_> {
         vm.submitting.retain(|t| *t != self.ticket);
     }
 }
+//@ }
 
 /// The number of handles the file has to a buffer.
 struct Handles {
@@ -114,10 +120,12 @@ struct Vm {
     /// Number of closed mappings: when 0, releasing has nothing to do (the common case on
     /// the submission path, which must not scan the mappings).
     closed: usize,
+    //@ step jobs {
     /// The ticket of the next SUBMIT.
     next_ticket: u64,
     /// The tickets of the SUBMITs under way.
     submitting: KVec<u64>,
+    //@ }
 }
 
 impl Vm {
@@ -168,9 +176,11 @@ impl Vm {
 #[pin_data(PinnedDrop)]
 pub(crate) struct Context {
     shared: Arc<Shared>,
+    //@ step jobs {
     /// The jobs of the file: a closed mapping stays until those submitted before the close
     /// have finished.
     jobs: Arc<FileJobs>,
+    //@ }
     id: u32,
     #[pin]
     vm: Mutex<Vm>,
@@ -178,21 +188,24 @@ pub(crate) struct Context {
 
 impl Context {
     /// Reserves a context id for a new, empty address space.
+    //@ before jobs: pub(crate) fn new(shared: Arc<Shared>) -> Result<Arc<Self>> {
+    //@ step jobs {
     pub(crate) fn new(shared: Arc<Shared>, jobs: Arc<FileJobs>) -> Result<Arc<Self>> {
+        //@ }
         let id = shared.alloc_context()?;
         let owner = shared.clone();
         Arc::pin_init(
             try_pin_init!(Self {
                 shared,
-                jobs,
+                jobs, //@ step jobs
                 id,
                 vm <- new_mutex!(Vm {
                     pt: None,
                     mappings: KVec::new(),
                     handles: KVec::new(),
                     closed: 0,
-                    next_ticket: 0,
-                    submitting: KVec::new(),
+                    next_ticket: 0, //@ step jobs
+                    submitting: KVec::new(), //@ step jobs
                 }),
             }? Error),
             GFP_KERNEL,
@@ -365,11 +378,14 @@ impl Context {
     /// computed VAs, and record its job only later: the mapping waits for those SUBMITs to end
     /// before it takes the file's last jobs as what must finish.
     fn close_locked(&self, vm: &mut Vm, bo: &TernBo) {
+        //@ step jobs {
         let closed = if vm.submitting.is_empty() {
             Closed::Jobs(self.jobs.marks())
         } else {
             Closed::Submits(vm.next_ticket)
         };
+        //@ }
+        //@ before jobs: let closed = Closed::Now;
         if let Some(m) = vm
             .mappings
             .iter_mut()
@@ -380,6 +396,7 @@ impl Context {
         }
     }
 
+    //@ step jobs {
     /// Records a SUBMIT of the file as under way until the ticket is dropped; it must be taken
     /// before the SUBMIT looks up any handle.
     pub(crate) fn begin_submit(&self) -> Result<SubmitTicket<'_>> {
@@ -389,6 +406,7 @@ impl Context {
         vm.next_ticket += 1;
         Ok(SubmitTicket { ctx: self, ticket })
     }
+    //@ }
 
     /// Releases the closed mappings whose jobs have all retired: clears their entries,
     /// invalidates, and drops the buffers once the device has completed the invalidation.
@@ -402,6 +420,7 @@ impl Context {
             }
             let mut cleared = false;
             for m in vm.mappings.iter_mut() {
+                //@ step jobs {
                 if let Some(Closed::Submits(t)) = m.closed {
                     if vm.submitting.iter().all(|&s| s >= t) {
                         m.closed = Some(Closed::Jobs(self.jobs.marks()));
@@ -411,6 +430,8 @@ impl Context {
                     Some(Closed::Jobs(marks)) => self.jobs.finished_past(marks),
                     _ => false,
                 };
+                //@ }
+                //@ before jobs: let ready = m.closed.is_some();
                 if ready && !m.unmapped {
                     if let Some(pt) = &mut vm.pt {
                         let mut off = 0;
@@ -489,8 +510,8 @@ impl PinnedDrop for Context {
                     mappings: KVec::new(),
                     handles: KVec::new(),
                     closed: 0,
-                    next_ticket: 0,
-                    submitting: KVec::new(),
+                    next_ticket: 0,          //@ step jobs
+                    submitting: KVec::new(), //@ step jobs
                 },
             );
             core::mem::forget(state);
