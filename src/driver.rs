@@ -26,6 +26,7 @@ use kernel::{
 
 use crate::{
     batch, //@ step batch
+    bo,
     //@ step debugfs {
     debugfs::{
         self,
@@ -505,16 +506,16 @@ impl drm::Driver for TernDriver {
     kernel::declare_drm_ioctls! {
         //@ out-of-tree {
         (TERN_QUERY, uapi::drm_tern_query, 0, ioctl::query),
-        (TERN_BO_CREATE, uapi::drm_tern_bo_create, 0, ioctl::bo_create),
-        (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, ioctl::bo_info),
+        (TERN_BO_CREATE, uapi::drm_tern_bo_create, 0, bo::bo_create),
+        (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, bo::bo_info),
         (TERN_SUBMIT, uapi::drm_tern_submit, 0, submit::submit), //@ step jobs
         (TERN_WAIT, uapi::drm_tern_wait, 0, submit::wait), //@ step jobs
         (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, submit::set_priority), //@ step jobs
         (TERN_SUBMIT_BATCH, uapi::drm_tern_submit_batch, 0, batch::submit_batch), //@ step batch
         //@ }
         //@ in-tree: (TERN_QUERY, drm_tern_query, 0, ioctl::query),
-        //@ in-tree: (TERN_BO_CREATE, drm_tern_bo_create, 0, ioctl::bo_create),
-        //@ in-tree: (TERN_BO_INFO, drm_tern_bo_info, 0, ioctl::bo_info),
+        //@ in-tree: (TERN_BO_CREATE, drm_tern_bo_create, 0, bo::bo_create),
+        //@ in-tree: (TERN_BO_INFO, drm_tern_bo_info, 0, bo::bo_info),
         //@ step jobs {
         //@ in-tree: (TERN_SUBMIT, drm_tern_submit, 0, submit::submit),
         //@ }

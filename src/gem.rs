@@ -17,11 +17,11 @@ use kernel::{
 };
 
 use crate::{
+    bo::MAX_BO_SIZE,
     driver::{
         TernDevice,
         TernDriver, //
     },
-    ioctl::MAX_BO_SIZE,
     mmu::PAGE,
     uapi,
 };

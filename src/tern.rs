@@ -5,6 +5,7 @@
 //! A DRM compute-accelerator driver (`/dev/accel/accelN`) for the TERN PCI accelerator.
 
 mod batch; //@ step batch
+mod bo;
 mod coredump; //@ step recovery
 mod debugfs; //@ step debugfs
 mod driver;
