@@ -26,7 +26,7 @@ use kernel::{
 
 use crate::{
     batch, //@ step batch
-    bo,
+    bo,    //@ step buffers
     //@ step debugfs {
     debugfs::{
         self,
@@ -47,9 +47,12 @@ use crate::{
     shared::Shared,
     submit, //@ step jobs
     uapi::{
+        // In tree, the ioctl table names the argument types of the `uapi` crate.
+        //@ out-of-tree {
         self,
-        DRM_IOCTL_TERN_BO_CREATE,
-        DRM_IOCTL_TERN_BO_INFO,
+        //@ }
+        DRM_IOCTL_TERN_BO_CREATE, //@ step buffers
+        DRM_IOCTL_TERN_BO_INFO,   //@ step buffers
         DRM_IOCTL_TERN_QUERY,
         DRM_IOCTL_TERN_SET_PRIORITY, //@ step jobs
         DRM_IOCTL_TERN_SUBMIT,       //@ step jobs
@@ -259,7 +262,8 @@ impl pci::Driver for TernDriver {
         // Stop the device, then end every job it still had. This must happen before the DRM
         // device can be released: jobs hold buffer objects, which must not outlive it.
         if let Ok(bar) = this.shared.bar.access(pdev.as_ref()) {
-            this.shared.quiesce(bar);
+            //@ before buffers: Shared::reset_device(bar);
+            this.shared.quiesce(bar); //@ step buffers
         }
         //@ step jobs {
         this.shared.abort_all();
@@ -506,16 +510,20 @@ impl drm::Driver for TernDriver {
     kernel::declare_drm_ioctls! {
         //@ out-of-tree {
         (TERN_QUERY, uapi::drm_tern_query, 0, ioctl::query),
-        (TERN_BO_CREATE, uapi::drm_tern_bo_create, 0, bo::bo_create),
-        (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, bo::bo_info),
+        (TERN_BO_CREATE, uapi::drm_tern_bo_create, 0, bo::bo_create), //@ step buffers
+        (TERN_BO_INFO, uapi::drm_tern_bo_info, 0, bo::bo_info), //@ step buffers
         (TERN_SUBMIT, uapi::drm_tern_submit, 0, submit::submit), //@ step jobs
         (TERN_WAIT, uapi::drm_tern_wait, 0, submit::wait), //@ step jobs
         (TERN_SET_PRIORITY, uapi::drm_tern_set_priority, 0, submit::set_priority), //@ step jobs
         (TERN_SUBMIT_BATCH, uapi::drm_tern_submit_batch, 0, batch::submit_batch), //@ step batch
         //@ }
         //@ in-tree: (TERN_QUERY, drm_tern_query, 0, ioctl::query),
+        //@ step buffers {
         //@ in-tree: (TERN_BO_CREATE, drm_tern_bo_create, 0, bo::bo_create),
+        //@ }
+        //@ step buffers {
         //@ in-tree: (TERN_BO_INFO, drm_tern_bo_info, 0, bo::bo_info),
+        //@ }
         //@ step jobs {
         //@ in-tree: (TERN_SUBMIT, drm_tern_submit, 0, submit::submit),
         //@ }
@@ -530,6 +538,7 @@ impl drm::Driver for TernDriver {
         //@ }
     }
 
+    //@ step buffers {
     fn show_fdinfo(
         _device: &drm::Device<Self, drm::Registered>,
         file: &drm::File<File>,
@@ -559,4 +568,5 @@ impl drm::Driver for TernDriver {
         //@ }
         printer.print(fmt!("tern-mapped-memory:\t{bytes}\n"));
     }
+    //@ }
 }

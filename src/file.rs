@@ -14,7 +14,9 @@ use kernel::{
         Arc,
     },
     //@ }
+    //@ step buffers {
     //@ before jobs: sync::Arc,
+    //@ }
 };
 
 use crate::{
@@ -24,15 +26,17 @@ use crate::{
     },
     job::FileJobs,    //@ step jobs
     regs::NUM_QUEUES, //@ step jobs
-    shared::Shared,
-    uapi, //@ step jobs
-    vm::Context,
+    shared::Shared,   //@ step buffers
+    uapi,             //@ step jobs
+    vm::Context,      //@ step buffers
 };
 
 /// The state of an open `/dev/accel/accelN` file.
 pub(crate) struct File {
+    //@ step buffers {
     /// The file's device address space.
     pub(crate) ctx: Arc<Context>,
+    //@ }
     //@ step jobs {
     /// The jobs the file submitted and their results.
     pub(crate) jobs: Arc<FileJobs>,
@@ -83,11 +87,16 @@ impl File {
 impl drm::file::DriverFile for File {
     type Driver = TernDriver;
 
+    //@ before buffers: fn open(_dev: &TernDevice) -> Result<Pin<KBox<Self>>> {
+    //@ step buffers {
     fn open(dev: &TernDevice) -> Result<Pin<KBox<Self>>> {
         let shared: Arc<Shared> = (**dev).clone();
+        //@ }
         let jobs = FileJobs::new()?; //@ step jobs
         let file = Self {
+            //@ step buffers {
             //@ before jobs: ctx: Context::new(shared)?,
+            //@ }
             //@ step jobs {
             ctx: Context::new(shared.clone(), jobs.clone())?,
             jobs,

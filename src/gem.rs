@@ -17,29 +17,38 @@ use kernel::{
 };
 
 use crate::{
-    bo::MAX_BO_SIZE,
+    bo::MAX_BO_SIZE, //@ step buffers
     driver::{
         TernDevice,
         TernDriver, //
     },
-    mmu::PAGE,
-    uapi,
+    mmu::PAGE, //@ step buffers
+    uapi,      //@ step buffers
 };
 
 /// Driver data of a TERN buffer object.
 #[pin_data]
 pub(crate) struct BoData {
+    //@ step buffers {
     /// The `DRM_TERN_BO_*` flags it was created with.
     pub(crate) flags: u32,
+    //@ }
 }
 
 impl gem::DriverObject for BoData {
     type Driver = TernDriver;
-    type Args = u32;
+    //@ before buffers: type Args = ();
+    type Args = u32; //@ step buffers
 
+    //@ before buffers: fn new(_dev: &TernDevice, _size: usize, _args: ()) -> impl PinInit<Self, Error> {
+    //@ before buffers: try_pin_init!(Self {})
+    //@ step buffers {
     fn new(_dev: &TernDevice, _size: usize, flags: u32) -> impl PinInit<Self, Error> {
         try_pin_init!(Self { flags })
+        //@ }
     }
+
+    //@ step buffers {
 
     /// A dma-buf of another device becomes a buffer with `DRM_TERN_BO_IMPORTED`, and
     /// `DRM_TERN_BO_DEVICE_READONLY` unless its exporter allows writing; it is refused with
@@ -70,6 +79,7 @@ impl gem::DriverObject for BoData {
         // the jobs submitted before have retired (see `vm`).
         file.inner().ctx.handle_closed(obj);
     }
+    //@ }
 }
 
 /// A TERN buffer object.

@@ -12,7 +12,7 @@ use kernel::{
 };
 
 use crate::{
-    bo,
+    bo, //@ step buffers
     driver::{
         Hw,
         TernDriver, //
@@ -24,10 +24,12 @@ use crate::{
     },
     submit, //@ step jobs
     uapi,
+    //@ step buffers {
     vm::{
         VA_END,
         VA_START, //
     },
+    //@ }
 };
 
 /// The DRM device as ioctls see it.
@@ -73,9 +75,9 @@ pub(crate) fn query(
     // CAST: 4 queues.
     q.queue_count = NUM_QUEUES as u32;
     q.max_cmd_len = regs::MAX_CMD_LEN;
-    q.va_start = VA_START;
-    q.va_end = VA_END;
-    q.max_bo_size = bo::MAX_BO_SIZE;
+    q.va_start = VA_START; //@ step buffers
+    q.va_end = VA_END; //@ step buffers
+    q.max_bo_size = bo::MAX_BO_SIZE; //@ step buffers
     q.max_submit_bos = submit::MAX_SUBMIT_BOS; //@ step jobs
     Ok(0)
 }

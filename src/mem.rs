@@ -10,7 +10,7 @@ use kernel::{
     dma::Coherent,
     io::{
         io_read,
-        io_write, //
+        io_write, //@ step buffers
     },
     prelude::*,
 };
@@ -44,9 +44,11 @@ impl DmaWords {
     }
     //@ }
 
+    //@ step buffers {
     /// Writes word `i`.
     pub(crate) fn write(&self, i: usize, value: u64) -> Result {
         io_write!(&self.0, [try: i], value);
         Ok(())
     }
+    //@ }
 }

@@ -53,6 +53,7 @@ pub(crate) const BOOT_CTRL: usize = 0x03c;
 pub(crate) const EVENT_ADDR_LO: usize = 0x040;
 /// DMA address of the event page, bits 63:32.
 pub(crate) const EVENT_ADDR_HI: usize = 0x044;
+//@ step buffers {
 /// DMA address of the context table, bits 31:0.
 pub(crate) const CTX_TABLE_LO: usize = 0x048;
 /// DMA address of the context table, bits 63:32.
@@ -61,6 +62,7 @@ pub(crate) const CTX_TABLE_HI: usize = 0x04c;
 pub(crate) const CTX_COUNT: usize = 0x050;
 /// Write a context index to drop its cached translations.
 pub(crate) const CTX_INVALIDATE: usize = 0x054;
+//@ }
 /// Write [`RESET_MAGIC`] to reset the whole device.
 pub(crate) const RESET: usize = 0x058;
 
@@ -134,26 +136,32 @@ pub(crate) const VECTOR_SELFTEST: u32 = 5;
 //@ }
 /// Number of hardware queues the driver uses.
 pub(crate) const NUM_QUEUES: usize = 4;
+//@ step buffers {
 /// Entries of the context table (the hardware maximum): one per open file.
 pub(crate) const NUM_CONTEXTS: usize = 4096;
 /// Bytes per context table entry.
 pub(crate) const CTX_ENTRY_SIZE: usize = 16;
+//@ }
 /// The firmware ABI version this driver implements.
 pub(crate) const DRIVER_ABI: u32 = 1;
 
+//@ step buffers {
 /// Page table entry: valid.
 pub(crate) const PTE_V: u64 = 1 << 0;
 /// Page table entry: writable (leaf).
 pub(crate) const PTE_W: u64 = 1 << 1;
 /// Page table entry: address bits 51:12.
 pub(crate) const PTE_ADDR: u64 = ((1 << 52) - 1) & !0xfff;
+//@ }
 /// Width of the DMA addresses the device can reach: what a page table entry holds.
 pub(crate) const DMA_BITS: u32 = 52;
+//@ step buffers {
 /// Event page word holding `inval_done` in bits 31:0 (byte offset 0x18): the number of
 /// [`CTX_INVALIDATE`] writes the device has completed.
 pub(crate) const EVENT_INVAL_WORD: usize = 3;
 /// Size of a device address space.
 pub(crate) const VA_BITS: u32 = 39;
+//@ }
 
 //@ step jobs {
 /// Bytes per descriptor.

@@ -16,21 +16,25 @@ use kernel::{
     pci::DevresBar,
     prelude::*,
     sync::aref::ARef,
+    //@ step buffers {
     sync::atomic::{
         Atomic,
         Relaxed, //
     },
+    //@ }
     sync::{
         new_mutex,
         Arc,
         Mutex, //
     },
+    //@ step buffers {
     time::{
         delay::fsleep,
         Delta,
         Instant,
         Monotonic, //
     },
+    //@ }
     //@ step jobs {
     workqueue::{
         self,
@@ -55,11 +59,11 @@ use crate::{
     queue::Queue, //@ step jobs
     regs::{
         self,
-        EVENT_INVAL_WORD,
-        NUM_CONTEXTS,
-        NUM_QUEUES, //@ step jobs
-        PTE_ADDR,
-        PTE_V, //
+        EVENT_INVAL_WORD, //@ step buffers
+        NUM_CONTEXTS,     //@ step buffers
+        NUM_QUEUES,       //@ step jobs
+        PTE_ADDR,         //@ step buffers
+        PTE_V,            //@ step buffers
     },
     selftest::SelfTest, //@ step debugfs
 };
@@ -67,6 +71,7 @@ use crate::{
 /// Words of the event page (4 KiB).
 const EVENT_PAGE_WORDS: usize = 512;
 
+//@ step buffers {
 /// How long the driver waits for the device to complete an invalidation (`docs/hardware.md`
 /// 7.1), in milliseconds. The device takes well under a millisecond.
 const INVAL_TIMEOUT_MS: i64 = 2000;
@@ -82,6 +87,7 @@ impl ContextIds {
         Self(ids)
     }
 }
+//@ }
 
 //@ step jobs {
 /// The `seqno` of the last job submitted to each hardware queue at some point in time: a job
@@ -94,12 +100,15 @@ pub(crate) type QueueMarks = [u64; NUM_QUEUES];
 pub(crate) struct Shared {
     /// The device, for messages.
     pub(crate) dev: ARef<Device>,
+    //@ step buffers {
     /// Set once an invalidation the device did not complete has been logged.
     stuck_logged: Atomic<i32>,
+    //@ }
     /// BAR0, until the device is unbound.
     pub(crate) bar: DevresBar<{ regs::BAR0_SIZE }>,
     /// The event page the device writes on every event.
     pub(crate) events: DmaWords,
+    //@ step buffers {
     /// The context table: per context, the root table address and a reserved word.
     ctx_table: DmaWords,
     #[pin]
@@ -108,6 +117,7 @@ pub(crate) struct Shared {
     /// is written, so that the n-th write is the one whose completion makes `inval_done` n.
     #[pin]
     inval_issued: Mutex<u32>,
+    //@ }
     //@ step jobs {
     /// The hardware queues.
     pub(crate) queues: KVec<Arc<Queue>>,
@@ -135,11 +145,13 @@ pub(crate) struct Shared {
     /// Device resets done.
     pub(crate) device_resets: Atomic<u64>,
     //@ }
+    //@ step buffers {
     /// Incremented by every device reset: translations from before are gone.
     pub(crate) reset_gen: Atomic<u32>,
     /// Set once unbind has reset the device for good: it runs nothing, so every invalidation
     /// is complete at once.
     quiesced: Atomic<i32>,
+    //@ }
     /// The DRM device, for uevents; taken at unbind (it owns this structure).
     #[pin]
     pub(crate) drm: Mutex<Option<ARef<TernDevice>>>,
@@ -167,8 +179,8 @@ impl Shared {
         bar: DevresBar<{ regs::BAR0_SIZE }>,
     ) -> Result<Arc<Self>> {
         let events = DmaWords::zeroed(dev, EVENT_PAGE_WORDS)?;
-        let ctx_table = DmaWords::zeroed(dev, NUM_CONTEXTS * regs::CTX_ENTRY_SIZE / 8)?;
-        //@ step jobs {
+        let ctx_table = DmaWords::zeroed(dev, NUM_CONTEXTS * regs::CTX_ENTRY_SIZE / 8)?; //@ step buffers
+                                                                                         //@ step jobs {
         let mut queues = KVec::with_capacity(NUM_QUEUES, GFP_KERNEL)?;
         for q in 0..NUM_QUEUES {
             queues.push(Queue::new(dev, q)?, GFP_KERNEL)?;
@@ -178,12 +190,12 @@ impl Shared {
         Arc::pin_init(
             try_pin_init!(Self {
                 dev: dev.into(),
-                stuck_logged: Atomic::new(0),
+                stuck_logged: Atomic::new(0), //@ step buffers
                 bar,
                 events,
-                ctx_table,
-                ctx_ids <- new_mutex!(ContextIds::new()),
-                inval_issued <- new_mutex!(0),
+                ctx_table, //@ step buffers
+                ctx_ids <- new_mutex!(ContextIds::new()), //@ step buffers
+                inval_issued <- new_mutex!(0), //@ step buffers
                 queues, //@ step jobs
                 work <- new_work!("tern-schedule"), //@ step jobs
                 recover <- new_work!("tern-recover"), //@ step recovery
@@ -194,8 +206,8 @@ impl Shared {
                 timeout_ms: Atomic::new(crate::recovery::default_timeout_ms()), //@ step recovery
                 queue_resets: Atomic::new(0), //@ step recovery
                 device_resets: Atomic::new(0), //@ step recovery
-                reset_gen: Atomic::new(0),
-                quiesced: Atomic::new(0),
+                reset_gen: Atomic::new(0), //@ step buffers
+                quiesced: Atomic::new(0), //@ step buffers
                 drm <- new_mutex!(None),
                 fw <- new_mutex!(None), //@ step recovery
                 selftest <- selftest, //@ step debugfs
@@ -206,23 +218,34 @@ impl Shared {
 
     /// Points the device at the event page and the context table.
     pub(crate) fn program_memory(&self, bar: &Bar0<'_>) {
+        //@ before buffers: self.program_events(bar);
+        //@ step buffers {
         let mut issued = self.inval_issued.lock();
         self.program_memory_locked(bar, &mut issued);
+        //@ }
     }
 
-    /// [`Shared::program_memory`] with the invalidation counter held by the caller.
-    pub(crate) fn program_memory_locked(&self, bar: &Bar0<'_>, issued: &mut u32) {
+    /// Points the device at the event page.
+    fn program_events(&self, bar: &Bar0<'_>) {
         let events = self.events.dma_address();
-        let table = self.ctx_table.dma_address();
-        // CAST: Register halves of 64-bit addresses; the context count is 4096.
+        // CAST: Register halves of a 64-bit address.
         bar.write32(events as u32, regs::EVENT_ADDR_LO);
         bar.write32((events >> 32) as u32, regs::EVENT_ADDR_HI);
+    }
+
+    //@ step buffers {
+    /// [`Shared::program_memory`] with the invalidation counter held by the caller.
+    pub(crate) fn program_memory_locked(&self, bar: &Bar0<'_>, issued: &mut u32) {
+        self.program_events(bar);
+        let table = self.ctx_table.dma_address();
+        // CAST: Register halves of a 64-bit address; the context count is 4096.
         bar.write32(table as u32, regs::CTX_TABLE_LO);
         bar.write32((table >> 32) as u32, regs::CTX_TABLE_HI);
         bar.write32(NUM_CONTEXTS as u32, regs::CTX_COUNT);
         // The device counts completed invalidations from 0 again after a reset.
         *issued = 0;
     }
+    //@ }
 
     //@ step recovery {
     /// Holds the invalidation counter, so that no invalidation is issued meanwhile (a device
@@ -240,6 +263,7 @@ impl Shared {
         let _ = bar.read32(regs::DEV_STATUS);
     }
 
+    //@ step buffers {
     /// Resets the device for good at unbind: from then on it uses no translation, and waiters
     /// for invalidations are done.
     pub(crate) fn quiesce(&self, bar: &Bar0<'_>) {
@@ -248,6 +272,7 @@ impl Shared {
         self.quiesced.store(1, Relaxed);
         self.reset_gen.add(1, Relaxed);
     }
+    //@ }
 
     //@ step recovery {
     /// [`Shared::quiesce`] without proof that the device is bound: reset if it still is.
@@ -262,6 +287,7 @@ impl Shared {
     }
     //@ }
 
+    //@ step buffers {
     /// Reserves a context id.
     pub(crate) fn alloc_context(&self) -> Result<u32> {
         let mut ids = self.ctx_ids.lock();
@@ -348,6 +374,7 @@ impl Shared {
     pub(crate) fn first_stuck(&self) -> bool {
         self.stuck_logged.xchg(1, Relaxed) == 0
     }
+    //@ }
 
     //@ step jobs {
     /// The device is going away: fail new submissions and wake up every waiter.

@@ -5,7 +5,7 @@
 //! A DRM compute-accelerator driver (`/dev/accel/accelN`) for the TERN PCI accelerator.
 
 mod batch; //@ step batch
-mod bo;
+mod bo; //@ step buffers
 mod coredump; //@ step recovery
 mod debugfs; //@ step debugfs
 mod driver;
@@ -16,7 +16,7 @@ mod gem;
 mod ioctl;
 mod job; //@ step jobs
 mod mem;
-mod mmu;
+mod mmu; //@ step buffers
 mod queue; //@ step jobs
 mod recovery; //@ step recovery
 mod regs;
@@ -24,7 +24,7 @@ mod selftest; //@ step debugfs
 mod shared;
 mod submit; //@ step jobs
 mod uapi;
-mod vm;
+mod vm; //@ step buffers
 
 kernel::module_pci_driver! {
     type: driver::TernDriver,

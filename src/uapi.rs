@@ -44,12 +44,14 @@ use kernel::transmute::AsBytes;
 /// `DRM_IOCTL_TERN_QUERY`.
 pub(crate) const DRM_IOCTL_TERN_QUERY: u32 =
     IOWR::<drm_tern_query>(DRM_COMMAND_BASE + DRM_TERN_QUERY);
+//@ step buffers {
 /// `DRM_IOCTL_TERN_BO_CREATE`.
 pub(crate) const DRM_IOCTL_TERN_BO_CREATE: u32 =
     IOWR::<drm_tern_bo_create>(DRM_COMMAND_BASE + DRM_TERN_BO_CREATE);
 /// `DRM_IOCTL_TERN_BO_INFO`.
 pub(crate) const DRM_IOCTL_TERN_BO_INFO: u32 =
     IOWR::<drm_tern_bo_info>(DRM_COMMAND_BASE + DRM_TERN_BO_INFO);
+//@ }
 //@ step jobs {
 /// `DRM_IOCTL_TERN_SUBMIT`.
 pub(crate) const DRM_IOCTL_TERN_SUBMIT: u32 =
