@@ -122,18 +122,30 @@ done <"$RES/build.tap"
 	result 1 "every patch was built ($(wc -l <"$RES/build.tap") of ${#patches[@]} ran)"
 g checkout -q tern-am
 
-# 3. Built in: the driver as part of vmlinux at the last patch, then a module again.
+# 3. Built in: the driver as part of vmlinux at the last patch, then a module again. Switching
+#    between =m and =y changes the driver's compiler flags, so it is compiled again each time.
 drv_files=$(g ls-files drivers/accel/tern)
-(cd "$TREE" && scripts/config --builtin DRM_ACCEL_TERN && make -s olddefconfig)
-if step built-in kmake vmlinux >"$RES/builtin.log" 2>&1 && [ -z "$(warnings_in "$RES/builtin.log" $drv_files)" ]; then
+# Whether the configuration has the driver built in and vmlinux's archive of it holds it.
+builtin() {
+	grep -qx 'CONFIG_DRM_ACCEL_TERN=y' "$TREE/.config" &&
+		ar t "$TREE/drivers/accel/tern/built-in.a" 2>/dev/null | grep -q 'tern\.o$'
+}
+(cd "$TREE" && scripts/config --enable DRM_ACCEL_TERN && make -s olddefconfig)
+if step built-in kmake vmlinux >"$RES/builtin.log" 2>&1 && builtin &&
+	[ -z "$(warnings_in "$RES/builtin.log" $drv_files)" ]; then
 	result 0 "builds with DRM_ACCEL_TERN=y (CLIPPY=1 clean)"
 else
+	builtin || echo "    DRM_ACCEL_TERN is not built in: $(grep DRM_ACCEL_TERN "$TREE/.config")"
 	tail -30 "$RES/builtin.log"
 	result 1 "builds with DRM_ACCEL_TERN=y"
 fi
 (cd "$TREE" && scripts/config --module DRM_ACCEL_TERN && make -s olddefconfig)
 step module-again kmake vmlinux modules >"$RES/module.log" 2>&1
 module_rc=$?
+if ! grep -qx 'CONFIG_DRM_ACCEL_TERN=m' "$TREE/.config" || [ ! -f "$TREE/drivers/accel/tern/tern.ko" ]; then
+	echo "    DRM_ACCEL_TERN is not a module again, or tern.ko is missing"
+	module_rc=1
+fi
 result $module_rc "builds again with DRM_ACCEL_TERN=m for the guest run"
 
 # 4. checkpatch --strict on every patch, with the exceptions and their reasons in
