@@ -35,10 +35,12 @@ use crate::{
     //@ }
     event::EventIrq,
     file::File,
+    //@ step firmware {
     fw::{
         self,
         FwInfo, //
     },
+    //@ }
     gem::TernBo,
     ioctl,
     queue::QueueIrq, //@ step jobs
@@ -139,8 +141,10 @@ pub(crate) struct Hw<'a> {
     pub(crate) hw_version: u32,
     /// The `CAPS` register.
     pub(crate) caps: u32,
+    //@ step firmware {
     /// The running firmware.
     pub(crate) fw: FwInfo,
+    //@ }
 }
 
 #[pinned_drop]
@@ -398,15 +402,19 @@ fn setup<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<TernData<'bound>
         caps,
         // Runs before the DRM device is registered: userspace never sees a device whose
         // interrupts, firmware or queues do not work.
-        fw: {
+        _: {
             step.set(SetupStep::Logged);
+            irq_self_test(pdev, sh.bar.access(pdev_bound.as_ref())?, events.handler())?;
+        },
+        //@ step firmware {
+        fw: {
             let bar = sh.bar.access(pdev_bound.as_ref())?;
-            irq_self_test(pdev, bar, events.handler())?;
             // A failed boot may leave the device with the event page and the context table:
             // stop it before they are freed.
             fw::boot(pdev, bar, sh, events.handler())
                 .inspect_err(|_| Shared::reset_device(bar))?
         },
+        //@ }
         _: {
             //@ step jobs {
             let bar = sh.bar.access(pdev_bound.as_ref())?;

@@ -69,8 +69,8 @@ pub(crate) fn query(
     }
     q.uapi_version = uapi::DRM_TERN_UAPI_VERSION;
     q.hw_version = hw.hw_version;
-    q.fw_version = hw.fw.version;
-    q.fw_abi = hw.fw.abi;
+    q.fw_version = hw.fw.version; //@ step firmware
+    q.fw_abi = hw.fw.abi; //@ step firmware
     q.caps = u64::from(hw.caps);
     // CAST: 4 queues.
     q.queue_count = NUM_QUEUES as u32;

@@ -27,10 +27,12 @@ impl DmaWords {
         Ok(Self(Coherent::zeroed_slice(dev, words, GFP_KERNEL)?))
     }
 
+    //@ step firmware {
     /// The DMA address of the first word.
     pub(crate) fn dma_address(&self) -> u64 {
         self.0.dma_address()
     }
+    //@ }
 
     /// Reads word `i`.
     pub(crate) fn read(&self, i: usize) -> Result<u64> {

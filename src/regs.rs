@@ -18,12 +18,14 @@ pub(crate) const CAPS: usize = 0x008;
 pub(crate) const QUEUE_COUNT: usize = 0x00c;
 /// Device state, read-only: [`DEV_STATUS_READY`], ...
 pub(crate) const DEV_STATUS: usize = 0x010;
+//@ step firmware {
 /// Boot ROM status code, read-only, see [`boot_status_name`].
 pub(crate) const BOOT_STATUS: usize = 0x014;
 /// Version of the running firmware, read-only.
 pub(crate) const FW_VERSION: usize = 0x018;
 /// ABI range of the loaded firmware, read-only: `min << 16 | max`.
 pub(crate) const FW_ABI: usize = 0x01c;
+//@ }
 /// Scratch register, read/write, no side effects.
 pub(crate) const SCRATCH: usize = 0x020;
 /// Interrupt test, write-only: the device raises the MSI-X vector whose index is written.
@@ -39,6 +41,7 @@ pub(crate) const SELFTEST: usize = 0x06c;
 /// `CAPS` bit: the self-test registers exist.
 pub(crate) const CAPS_SELFTEST: u32 = 1 << 4;
 //@ }
+//@ step firmware {
 /// The firmware ABI version the driver speaks.
 pub(crate) const ABI_SELECT: usize = 0x028;
 /// DMA address of the firmware image, bits 31:0.
@@ -53,6 +56,7 @@ pub(crate) const BOOT_CTRL: usize = 0x03c;
 pub(crate) const EVENT_ADDR_LO: usize = 0x040;
 /// DMA address of the event page, bits 63:32.
 pub(crate) const EVENT_ADDR_HI: usize = 0x044;
+//@ }
 //@ step buffers {
 /// DMA address of the context table, bits 31:0.
 pub(crate) const CTX_TABLE_LO: usize = 0x048;
@@ -111,12 +115,14 @@ pub(crate) const DOORBELL_BASE: usize = 0x1000;
 
 /// Value of [`ID`]: `"TERN"` in little-endian byte order.
 pub(crate) const ID_TERN: u32 = 0x4e52_4554;
+//@ step firmware {
 /// [`BOOT_CTRL`]: run the boot ROM.
 pub(crate) const BOOT_CTRL_START: u32 = 1;
 /// [`DEV_STATUS`]: firmware running and ABI selected.
 pub(crate) const DEV_STATUS_READY: u32 = 1 << 1;
 /// [`BOOT_STATUS`] after a successful boot.
 pub(crate) const BOOT_STATUS_OK: u32 = 1;
+//@ }
 /// [`RESET`] magic: `"RST!"` in little-endian byte order, as the device model checks it.
 pub(crate) const RESET_MAGIC: u32 = u32::from_le_bytes(*b"RST!");
 //@ step jobs {
@@ -142,8 +148,10 @@ pub(crate) const NUM_CONTEXTS: usize = 4096;
 /// Bytes per context table entry.
 pub(crate) const CTX_ENTRY_SIZE: usize = 16;
 //@ }
+//@ step firmware {
 /// The firmware ABI version this driver implements.
 pub(crate) const DRIVER_ABI: u32 = 1;
+//@ }
 
 //@ step buffers {
 /// Page table entry: valid.
@@ -200,6 +208,7 @@ pub(crate) mod status {
 }
 //@ }
 
+//@ step firmware {
 /// Firmware image format (`docs/hardware.md` 4.1).
 pub(crate) mod fw {
     /// `'TFW1'`.
@@ -215,6 +224,7 @@ pub(crate) mod fw {
     /// Largest image.
     pub(crate) const MAX_IMAGE: usize = 1 << 20;
 }
+//@ }
 
 /// Extracts the major number from a [`HW_VERSION`] value.
 pub(crate) const fn hw_version_major(version: u32) -> u32 {
@@ -233,6 +243,7 @@ pub(crate) const fn queue_reg(q: usize, reg: usize) -> usize {
 }
 //@ }
 
+//@ step firmware {
 /// Name of a [`BOOT_STATUS`] code, as in `docs/hardware.md` 4.3.
 pub(crate) fn boot_status_name(code: u32) -> &'static str {
     match code {
@@ -250,3 +261,4 @@ pub(crate) fn boot_status_name(code: u32) -> &'static str {
         _ => "unknown status",
     }
 }
+//@ }

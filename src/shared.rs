@@ -216,6 +216,7 @@ impl Shared {
         )
     }
 
+    //@ step firmware {
     /// Points the device at the event page and the context table.
     pub(crate) fn program_memory(&self, bar: &Bar0<'_>) {
         //@ before buffers: self.program_events(bar);
@@ -232,6 +233,7 @@ impl Shared {
         bar.write32(events as u32, regs::EVENT_ADDR_LO);
         bar.write32((events >> 32) as u32, regs::EVENT_ADDR_HI);
     }
+    //@ }
 
     //@ step buffers {
     /// [`Shared::program_memory`] with the invalidation counter held by the caller.

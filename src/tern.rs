@@ -11,7 +11,7 @@ mod debugfs; //@ step debugfs
 mod driver;
 mod event;
 mod file;
-mod fw;
+mod fw; //@ step firmware
 mod gem;
 mod ioctl;
 mod job; //@ step jobs
@@ -44,4 +44,4 @@ kernel::module_pci_driver! {
     //@ }
 }
 
-kernel::module_firmware!(fw::FwFiles);
+kernel::module_firmware!(fw::FwFiles); //@ step firmware
