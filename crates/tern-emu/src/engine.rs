@@ -65,17 +65,18 @@ impl Env<'_> {
         self.ticks.set(t);
         let crossed = |every: u64| t / every != before / every;
         if crossed(PROGRESS_INTERVAL) {
-            self.publish(t);
+            self.publish(t, (self.now)());
         } else if crossed(CLOCK_EVERY) {
             let now = (self.now)();
             if now.wrapping_sub(self.published_at.get()) >= PROGRESS_PERIOD_NS {
-                self.publish(t);
+                self.publish(t, now);
             }
         }
     }
 
-    fn publish(&self, t: u64) {
-        self.published_at.set((self.now)());
+    /// Publishes count `t`, read at device time `now`.
+    fn publish(&self, t: u64, now: u64) {
+        self.published_at.set(now);
         (self.heartbeat)(t);
     }
 }
