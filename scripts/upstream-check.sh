@@ -20,6 +20,12 @@ DOCUTILS_VERSION=0.21.2 PLY_VERSION=3.11 GITPYTHON_VERSION=3.1.45
 # whole tree would rebuild every C file of it once, for warnings in code the series does not touch).
 kmake() { make -C "$TREE" -s -j"$JOBS" CLIPPY=1 "$@"; }
 g() { git -C "$TREE" "$@"; }
+# to LOG CMD...: runs CMD with its output in LOG (so that `step` still prints its time).
+to() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1
+}
 
 # warnings_in LOG FILES...: prints the compiler diagnostics of LOG located in one of FILES.
 warnings_in() {
@@ -131,7 +137,7 @@ builtin() {
 		ar t "$TREE/drivers/accel/tern/built-in.a" 2>/dev/null | grep -q 'tern\.o$'
 }
 (cd "$TREE" && scripts/config --enable DRM_ACCEL_TERN && make -s olddefconfig)
-if step built-in kmake vmlinux >"$RES/builtin.log" 2>&1 && builtin &&
+if step built-in to "$RES/builtin.log" kmake vmlinux && builtin &&
 	[ -z "$(warnings_in "$RES/builtin.log" $drv_files)" ]; then
 	result 0 "builds with DRM_ACCEL_TERN=y (CLIPPY=1 clean)"
 else
@@ -140,7 +146,7 @@ else
 	result 1 "builds with DRM_ACCEL_TERN=y"
 fi
 (cd "$TREE" && scripts/config --module DRM_ACCEL_TERN && make -s olddefconfig)
-step module-again kmake vmlinux modules >"$RES/module.log" 2>&1
+step module-again to "$RES/module.log" kmake vmlinux modules
 module_rc=$?
 if ! grep -qx 'CONFIG_DRM_ACCEL_TERN=m' "$TREE/.config" || [ ! -f "$TREE/drivers/accel/tern/tern.ko" ]; then
 	echo "    DRM_ACCEL_TERN is not a module again, or tern.ko is missing"
@@ -175,11 +181,11 @@ for p in "${patches[@]}"; do
 done
 
 # 5. rustfmt, rustdoc and kernel-doc on the tree at the last patch.
-step rustfmtcheck make -C "$TREE" -s rustfmtcheck >"$RES/rustfmt.log" 2>&1
+step rustfmtcheck to "$RES/rustfmt.log" make -C "$TREE" -s rustfmtcheck
 rc=$?
 [ $rc = 0 ] || head -40 "$RES/rustfmt.log"
 result $rc "make rustfmtcheck"
-if step rustdoc make -C "$TREE" -s -j"$JOBS" rustdoc >"$RES/rustdoc.log" 2>&1 && ! grep -q 'warning' "$RES/rustdoc.log"; then
+if step rustdoc to "$RES/rustdoc.log" make -C "$TREE" -s -j"$JOBS" rustdoc && ! grep -q 'warning' "$RES/rustdoc.log"; then
 	result 0 "make rustdoc without warnings"
 else
 	grep -A6 'warning\|error' "$RES/rustdoc.log" | head -40
@@ -226,9 +232,15 @@ result $bad "get_maintainer.pl runs on the ${#patches[@]} patches; the accel/ter
 
 # 8. The kernel built from the series boots with the device and passes the guest suite with
 #    the in-tree module.
-KIMAGE=$TREE/arch/x86/boot/bzImage KO=$TREE/drivers/accel/tern/tern.ko \
-	step in-tree-guest bash scripts/guest-test.sh >"$RES/guest.log" 2>&1
-rc=$?
+#    The run needs the test binaries, the device model and the firmware image.
+if step userspace cargo build --release --workspace --quiet && step firmware make -s firmware; then
+	KIMAGE=$TREE/arch/x86/boot/bzImage KO=$TREE/drivers/accel/tern/tern.ko \
+		step in-tree-guest to "$RES/guest.log" bash scripts/guest-test.sh
+	rc=$?
+else
+	echo "the userspace or the firmware does not build" >"$RES/guest.log"
+	rc=1
+fi
 line=$(grep -E '^guest: [0-9]+ passed, [0-9]+ failed' "$RES/guest.log" | tail -1)
 [ $rc = 0 ] && [ -n "$line" ] || grep -E 'not ok|error' "$RES/guest.log" | head -30
 result $([ $rc = 0 ] && [ -n "$line" ] && echo 0 || echo 1) "in-tree kernel and module pass the guest suite (${line:-no summary})"
