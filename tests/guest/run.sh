@@ -6,6 +6,9 @@
 #   run.sh OUT MODULE TESTBIN[=FILTER]...
 set -u
 OUT=$1 KO=$2
+# The project (its tools and kernels), wherever the module comes from (in tree, it is the
+# kernel tree's).
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 shift 2
 step=0
 steps=$OUT/steps.tap
@@ -71,7 +74,7 @@ done
 # Unbind under load: a process with open files and jobs in flight sees the device go away
 # (errors, no hang), then the module unloads and loads again.
 BDF=$(basename "$(readlink -f /sys/bus/pci/drivers/tern/0000:* 2>/dev/null | head -1)")
-TERN=$(dirname "$KO")/target/release/tern
+TERN=$ROOT/target/release/tern
 "$TERN" bench --jobs 1000000 >/dev/null 2>"$OUT/load.err" &
 load=$!
 sleep 2
@@ -148,7 +151,6 @@ rc2=$?
 result module_reload $((rc != 0 || rc2 != 0)) "$(cat "$OUT/insmod.err") $(tail -1 "$OUT/reload-gemm.txt" 2>/dev/null)"
 
 # The tern tool end to end: assemble, allocate, run, print; and a failing job's exit status.
-ROOT=$(dirname "$KO")
 out=$("$TERN" run "$ROOT/kernels/fill.s" --arg buf:20 --arg int:0x3fc00000 --arg int:4 --print 0:f32 2>&1)
 rc=$?
 [ $rc = 0 ] && [ "$(echo "$out" | grep '^arg0:')" = "arg0: 1.5 1.5 1.5 1.5 0" ]
