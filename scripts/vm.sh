@@ -9,7 +9,7 @@
 # process: device 0 on RUNDIR/tern.sock (control RUNDIR/control.sock and RUNDIR/control, log
 # RUNDIR/emu.log), device i > 0 on RUNDIR/tern$i.sock (control$i.sock, control$i, emu$i.log).
 # They are attached in that order, so device i has the i-th lowest PCI address and, once the
-# driver probes them, /dev/accel/accel$i.
+# driver probes them, /dev/accel/accel$i. TERN_VM_APPEND adds to the kernel command line.
 #
 # The device model listens on a private socket in the run directory; the run directory is
 # shared read-write with the guest (as the same path), so guest commands can leave files for
@@ -93,7 +93,7 @@ KUNIT_ARGS="kunit.enable=1 kunit.autorun=1 kunit.filter_glob=rust_dma_*"
 # QEMU from the private prefix; the guest's RAM is shared memory, so DMA maps carry fds.
 vng_args=(--run "$KIMAGE" --disable-kvm --qemu "$TERN_CACHE/bin/qemu-system-x86_64"
 	--cpus "${TERN_VM_CPUS:-2}" --memory "${TERN_VM_MEM:-1G}" --rwdir "$RUNDIR"
-	--append "firmware_class.path=${TERN_FW_PATH:-$TERN_ROOT/firmware/out} $KUNIT_ARGS"
+	--append "firmware_class.path=${TERN_FW_PATH:-$TERN_ROOT/firmware/out} $KUNIT_ARGS${TERN_VM_APPEND:+ $TERN_VM_APPEND}"
 	--qemu-opts="$qemu_devs")
 [ $# -gt 0 ] && vng_args+=(--exec "$*")
 
