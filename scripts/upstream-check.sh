@@ -115,6 +115,18 @@ else
 	finish
 fi
 
+# The configuration of every build below: the dev kernel's with the test facilities the guest
+# suite needs (upstream/test.config).
+(cd "$TREE" && scripts/kconfig/merge_config.sh -m -Q .config "$TERN_ROOT/upstream/test.config" >/dev/null &&
+	make -s olddefconfig)
+missing=$(grep '^CONFIG_' upstream/test.config | while read -r opt; do
+	grep -qx "$opt" "$TREE/.config" || echo "$opt"
+done; grep '^# CONFIG_.* is not set$' upstream/test.config | while read -r opt; do
+	grep -qx "$opt" "$TREE/.config" || echo "$opt"
+done)
+[ -z "$missing" ] || echo "    not in the configuration: $missing"
+result $([ -z "$missing" ] && echo 0 || echo 1) "the tree's configuration has upstream/test.config"
+
 # 2. Every patch builds: git rebase --exec, incremental in the tree. The driver is a module here.
 rm -f "$RES/build.tap" "$RES"/build-*.log
 g checkout -q -B tern-build tern-am
@@ -146,13 +158,13 @@ else
 	result 1 "builds with DRM_ACCEL_TERN=y"
 fi
 (cd "$TREE" && scripts/config --module DRM_ACCEL_TERN && make -s olddefconfig)
-step module-again to "$RES/module.log" kmake vmlinux modules
+step module-again to "$RES/module.log" kmake bzImage modules
 module_rc=$?
 if ! grep -qx 'CONFIG_DRM_ACCEL_TERN=m' "$TREE/.config" || [ ! -f "$TREE/drivers/accel/tern/tern.ko" ]; then
 	echo "    DRM_ACCEL_TERN is not a module again, or tern.ko is missing"
 	module_rc=1
 fi
-result $module_rc "builds again with DRM_ACCEL_TERN=m for the guest run"
+result $module_rc "builds again with DRM_ACCEL_TERN=m (bzImage and modules) for the guest run"
 
 # 4. checkpatch --strict on every patch, with the exceptions and their reasons in
 #    upstream/checkpatch-ignore (TYPE PATCHES REASON). spdxcheck, which checkpatch runs, needs
@@ -234,7 +246,10 @@ result $bad "get_maintainer.pl runs on the ${#patches[@]} patches; the accel/ter
 #    the in-tree module.
 #    The run needs the test binaries, the device model and the firmware image.
 if step userspace cargo build --release --workspace --quiet && step firmware make -s firmware; then
+	# The guest's /lib/modules is the tree's, which holds tern.ko: udev would load it by its
+	# modalias before the suite loads it (insmod, which the blacklist does not stop).
 	KIMAGE=$TREE/arch/x86/boot/bzImage KO=$TREE/drivers/accel/tern/tern.ko \
+		TERN_VM_APPEND=modprobe.blacklist=tern \
 		step in-tree-guest to "$RES/guest.log" bash scripts/guest-test.sh
 	rc=$?
 else
