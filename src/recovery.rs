@@ -71,13 +71,15 @@ impl Shared {
         while let Err(now) = this.reset_request.cmpxchg(old, old | bits, Relaxed) {
             old = now;
         }
-        // Already queued: it will see the new bits.
-        let _ = workqueue::system().enqueue::<_, 1>(this.clone());
+        // Already queued: it will see the new bits. A device recovery reboots the firmware,
+        // which takes long: it runs on the queue for long work items.
+        let _ = workqueue::system_long().enqueue::<_, 1>(this.clone());
     }
 
     /// Starts the watchdog.
     pub(crate) fn start_watchdog(this: &Arc<Self>) {
-        let _ = workqueue::system().enqueue_delayed::<_, 2>(this.clone(), msecs_to_jiffies(10));
+        let _ =
+            workqueue::system_long().enqueue_delayed::<_, 2>(this.clone(), msecs_to_jiffies(10));
     }
 
     /// Stops the watchdog and recovery and waits for them; nothing starts them again.
@@ -126,7 +128,7 @@ impl WorkItem<2> for Shared {
             }
         }
         let period = (ms / 4).clamp(10, 500);
-        let _ = workqueue::system().enqueue_delayed::<_, 2>(this, msecs_to_jiffies(period));
+        let _ = workqueue::system_long().enqueue_delayed::<_, 2>(this, msecs_to_jiffies(period));
     }
 }
 

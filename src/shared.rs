@@ -398,8 +398,8 @@ impl Shared {
 
     /// Kicks the scheduler of every queue from a context that may not sleep.
     pub(crate) fn kick(this: &Arc<Self>) {
-        // Already queued: the scheduler runs anyway.
-        let _ = workqueue::system().enqueue::<_, 0>(this.clone());
+        // Already queued: the scheduler runs anyway. Jobs wait for it: high priority.
+        let _ = workqueue::system_highpri().enqueue::<_, 0>(this.clone());
     }
     //@ }
 }
