@@ -122,7 +122,9 @@ for s in $($GEN list); do
 	# Removing a step's lines can leave a list shorter than rustfmt writes it: format the step
 	# the way the tree does (the only change besides the markers').
 	rustfmt --edition 2021 --config-path "$TREE/.rustfmt.toml" "$TREE"/drivers/accel/tern/*.rs
-	cp "$UPDIR/kernel/drivers/accel/tern/Kconfig" "$UPDIR/kernel/drivers/accel/tern/Makefile" "$TREE/drivers/accel/tern/"
+	# The Kconfig entry selects what the step uses (it has the markers of the sources).
+	$GEN filter "$s" "$UPDIR/kernel/drivers/accel/tern/Kconfig" >"$TREE/drivers/accel/tern/Kconfig"
+	cp "$UPDIR/kernel/drivers/accel/tern/Makefile" "$TREE/drivers/accel/tern/"
 	if [ $first = 1 ]; then
 		first=0
 		sed -i 's|^source "drivers/accel/rocket/Kconfig"$|&\nsource "drivers/accel/tern/Kconfig"|' "$TREE/drivers/accel/Kconfig"

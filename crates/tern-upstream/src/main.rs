@@ -43,6 +43,13 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "in")]
         tree: TreeArg,
     },
+    /// Prints FILE (any file with markers, such as the Kconfig entry) as of step NAME, in tree.
+    Filter {
+        /// The step.
+        step: String,
+        /// The file.
+        file: PathBuf,
+    },
     /// Prints the step names in order.
     List,
     /// Filters every file for every step in both trees: fails on any bad marker.
@@ -64,6 +71,10 @@ fn main() -> Result<()> {
     let names: Vec<String> = steps.iter().map(|s| s.name.clone()).collect();
     let read =
         |f: &str| fs::read_to_string(cli.src.join(f)).with_context(|| format!("reading {f}"));
+    let step_index = |step: &str| match names.iter().position(|n| n == step) {
+        Some(i) => Ok(i),
+        None => bail!("unknown step '{step}' (steps: {})", names.join(" ")),
+    };
     match cli.cmd {
         Cmd::List => {
             for n in &names {
@@ -84,10 +95,15 @@ fn main() -> Result<()> {
                 );
             }
         }
+        Cmd::Filter { step, file } => {
+            let i = step_index(&step)?;
+            let text =
+                fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.display().to_string();
+            print!("{}", markers::filter(&name, &text, &names, i, Tree::In)?);
+        }
         Cmd::Stage { step, dir, tree } => {
-            let Some(i) = names.iter().position(|n| *n == step) else {
-                bail!("unknown step '{step}' (steps: {})", names.join(" "));
-            };
+            let i = step_index(&step)?;
             let tree = match tree {
                 TreeArg::In => Tree::In,
                 TreeArg::Out => Tree::Out,
