@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # `make check`: set up, build everything, run the host tests, the guest tests (on the sanitizer
-# kernel) and the harness's own failure-mode tests, and end with one line "N passed, N failed"
-# over all. Every step prints its duration; every suite's full output is in $TERN_CACHE.
+# kernel), the harness's own failure-mode tests and the checks of the upstream series
+# (`make upstream-check`, docs/upstream.md), and end with one line "N passed, N failed" over all. Every step prints its duration; every suite's full output is in $TERN_CACHE.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TERN_ROOT"
@@ -54,9 +54,13 @@ suite guest bash scripts/guest-test.sh ${FILTER:-}
 gp=$P gf=$F
 suite harness bash tests/harness/run.sh
 ap=$P af=$F
+# The series is built in its own tree (a copy of the dev kernel's) and tested on the kernel it
+# builds, not on the sanitizer kernel of the suites above.
+suite upstream env -u KDIR -u KIMAGE bash scripts/upstream-check.sh
+up=$P uf=$F
 
-total_p=$((hp + gp + ap + lp)) total_f=$((hf + gf + af + lf))
+total_p=$((hp + gp + ap + up + lp)) total_f=$((hf + gf + af + uf + lf))
 [ $total_p -gt 0 ] || total_f=$((total_f + 1))
-log "check: host $hp/$hf, guest $gp/$gf, harness $ap/$af, lint $lp/$lf (passed/failed); $(($(date +%s) - T0)) s in all"
+log "check: host $hp/$hf, guest $gp/$gf, harness $ap/$af, upstream $up/$uf, lint $lp/$lf (passed/failed); $(($(date +%s) - T0)) s in all"
 echo "$total_p passed, $total_f failed"
 [ $total_f = 0 ]
