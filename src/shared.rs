@@ -57,14 +57,17 @@ use crate::{
     fw::FwImage, //@ step recovery
     mem::DmaWords,
     queue::Queue, //@ step jobs
+    //@ before buffers: regs,
+    //@ step buffers {
     regs::{
         self,
-        EVENT_INVAL_WORD, //@ step buffers
-        NUM_CONTEXTS,     //@ step buffers
-        NUM_QUEUES,       //@ step jobs
-        PTE_ADDR,         //@ step buffers
-        PTE_V,            //@ step buffers
+        EVENT_INVAL_WORD,
+        NUM_CONTEXTS,
+        NUM_QUEUES, //@ step jobs
+        PTE_ADDR,
+        PTE_V, //
     },
+    //@ }
     selftest::SelfTest, //@ step debugfs
 };
 
