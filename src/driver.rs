@@ -528,17 +528,11 @@ impl drm::Driver for TernDriver {
         //@ in-tree: (TERN_QUERY, drm_tern_query, 0, ioctl::query),
         //@ step buffers {
         //@ in-tree: (TERN_BO_CREATE, drm_tern_bo_create, 0, bo::bo_create),
-        //@ }
-        //@ step buffers {
         //@ in-tree: (TERN_BO_INFO, drm_tern_bo_info, 0, bo::bo_info),
         //@ }
         //@ step jobs {
         //@ in-tree: (TERN_SUBMIT, drm_tern_submit, 0, submit::submit),
-        //@ }
-        //@ step jobs {
         //@ in-tree: (TERN_WAIT, drm_tern_wait, 0, submit::wait),
-        //@ }
-        //@ step jobs {
         //@ in-tree: (TERN_SET_PRIORITY, drm_tern_set_priority, 0, submit::set_priority),
         //@ }
         //@ step batch {
