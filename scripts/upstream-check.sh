@@ -119,10 +119,8 @@ fi
 # suite needs (upstream/test.config).
 (cd "$TREE" && scripts/kconfig/merge_config.sh -m -Q .config "$TERN_ROOT/upstream/test.config" >/dev/null &&
 	make -s olddefconfig)
-missing=$(grep '^CONFIG_' upstream/test.config | while read -r opt; do
-	grep -qx "$opt" "$TREE/.config" || echo "$opt"
-done; grep '^# CONFIG_.* is not set$' upstream/test.config | while read -r opt; do
-	grep -qx "$opt" "$TREE/.config" || echo "$opt"
+missing=$(grep -E '^(CONFIG_|# CONFIG_.* is not set$)' upstream/test.config | while read -r opt; do
+	grep -qxF "$opt" "$TREE/.config" || echo "$opt"
 done)
 [ -z "$missing" ] || echo "    not in the configuration: $missing"
 result $([ -z "$missing" ] && echo 0 || echo 1) "the tree's configuration has upstream/test.config"
