@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # `make check`: set up, build everything, run the host tests, the guest tests (on the sanitizer
 # kernel), the harness's own failure-mode tests and the checks of the upstream series
-# (`make upstream-check`, docs/upstream.md), and end with one line "N passed, N failed" over all. Every step prints its duration; every suite's full output is in $TERN_CACHE.
+# (`make upstream-check`, docs/upstream.md), and end with one line "N passed, N failed" over
+# all. Every step prints its duration; every suite's full output is in $TERN_CACHE.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TERN_ROOT"
