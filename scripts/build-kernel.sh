@@ -10,8 +10,8 @@
 # san: Clang (LLVM=-$TERN_LLVM), tern.config + sanitize.config, in $KSAN_DIR; the guest tests
 #      run on it.
 # Rebuilt only when the source package, a fragment, the patches, the toolchain or this script
-# change; patch changes are applied to the existing tree (old series reversed, new series
-# applied) so the rebuild stays incremental.
+# change; patch changes are applied to the existing tree (the patches after the part of the
+# series that did not change reversed, the new ones applied) so the rebuild stays incremental.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -56,25 +56,34 @@ if [ "$(cat "$KDIR/.tern-source" 2>/dev/null)" != "$(basename "$deb")" ]; then
 	basename "$deb" >"$KDIR/.tern-source"
 fi
 
-# 2. Patches: reverse the series applied last time (kept in the tree), apply ours.
+# 2. Patches: the old and new series share a prefix (same names, same contents) that stays
+# applied, so that the files it touches keep their times and the rebuild stays small; the
+# rest of the series applied last time (kept in the tree) is reversed, and ours applied.
 applied=$KDIR/.tern-patches
-if [ -d "$applied" ] && ! cmp -s <(cd "$applied" && cat series $(grep -v '^\s*\(#\|$\)' series)) \
-	<(cd "$PATCHDIR" && cat series $(series)); then
-	log "kernel: reverting the previous patch series"
-	for p in $(grep -v '^\s*\(#\|$\)' "$applied/series" | tac); do
-		patch -d "$KDIR" -p1 -R -s -f <"$applied/$p" || die "cannot revert $p: delete $KDIR and rerun"
-	done
-	rm -rf "$applied"
-fi
-if [ ! -d "$applied" ]; then
-	for p in $(series); do
-		log "kernel: applying $p"
-		patch -d "$KDIR" -p1 -s -f --no-backup-if-mismatch <"$PATCHDIR/$p" ||
-			die "patch $p does not apply to $(basename "$deb")"
-	done
-	mkdir -p "$applied"
-	(cd "$PATCHDIR" && cp series $(series) "$applied/")
-fi
+old=() new=()
+[ -d "$applied" ] && mapfile -t old < <(grep -v '^\s*\(#\|$\)' "$applied/series")
+mapfile -t new < <(series)
+keep=0
+while [ $keep -lt ${#old[@]} ] && [ $keep -lt ${#new[@]} ] && [ "${old[$keep]}" = "${new[$keep]}" ] &&
+	cmp -s "$applied/${old[$keep]}" "$PATCHDIR/${new[$keep]}"; do
+	keep=$((keep + 1))
+done
+# $applied always describes the tree, even when a patch fails half way through.
+for ((i = ${#old[@]} - 1; i >= keep; i--)); do
+	log "kernel: reverting ${old[$i]}"
+	patch -d "$KDIR" -p1 -R -s -f <"$applied/${old[$i]}" || die "cannot revert ${old[$i]}: delete $KDIR and rerun"
+	sed -i "/^${old[$i]}\$/d" "$applied/series"
+	rm -f "$applied/${old[$i]}"
+done
+mkdir -p "$applied"
+[ -f "$applied/series" ] || : >"$applied/series"
+for ((i = keep; i < ${#new[@]}; i++)); do
+	log "kernel: applying ${new[$i]}"
+	patch -d "$KDIR" -p1 -s -f --no-backup-if-mismatch <"$PATCHDIR/${new[$i]}" ||
+		die "patch ${new[$i]} does not apply to $(basename "$deb")"
+	cp "$PATCHDIR/${new[$i]}" "$applied/"
+	echo "${new[$i]}" >>"$applied/series"
+done
 
 # 3. Configuration.
 cd "$KDIR"
