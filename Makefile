@@ -8,31 +8,17 @@ export PATH := $(TERN_CACHE)/bin:$(TERN_CACHE)/venv/bin:$(HOME)/.cargo/bin:$(PAT
 export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 # The toolchain of rust-toolchain.toml, also inside the kernel tree.
 export RUSTUP_TOOLCHAIN ?= $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' $(CURDIR)/rust-toolchain.toml)
-# A tree built with Clang needs the module built with the same LLVM: read it from its config.
-KLLVM = $(shell v=$$(sed -n 's/^CONFIG_CLANG_VERSION=\([0-9]*\)/\1/p' $(KDIR)/.config 2>/dev/null); \
-	[ -n "$$v" ] && [ "$$v" != 0 ] && echo LLVM=-$$((v / 10000)))
 
-.PHONY: all module modules firmware check vm demo fuzz kernel kernel-san setup clean help kdir-check \
+.PHONY: all module modules firmware check vm demo fuzz kernel kernel-san setup clean help debs \
 	upstream upstream-check
 
 all: module
 
-module modules: kdir-check
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KLLVM) $(if $(CLIPPY),CLIPPY=1) modules
+include $(CURDIR)/module.mk
 
 # The firmware image, where the guest's firmware loader finds it (firmware_class.path).
 firmware:
 	cargo run -q --release -p tern-fw -- build firmware/tern-fw.src -o firmware/out/tern/tern-fw-v1.bin
-
-# One line per missing piece, naming the fix.
-kdir-check:
-	@test -f $(KDIR)/Makefile || { echo "tern: KDIR=$(KDIR) is not a kernel build tree: run 'make kernel' or pass KDIR=/path/to/linux"; exit 1; }
-	@test -f $(KDIR)/.config || { echo "tern: $(KDIR) is not configured: build it with kernel/tern.config ('make kernel')"; exit 1; }
-	@grep -q '^CONFIG_RUST=y' $(KDIR)/.config || { echo "tern: $(KDIR) lacks CONFIG_RUST=y: merge kernel/tern.config and rebuild"; exit 1; }
-	@grep -q '^CONFIG_DRM=y' $(KDIR)/.config || { echo "tern: $(KDIR) has DRM as a module or off; kernel::drm needs CONFIG_DRM=y: merge kernel/tern.config and rebuild"; exit 1; }
-	@grep -q '^CONFIG_DRM_ACCEL=y' $(KDIR)/.config || { echo "tern: $(KDIR) lacks CONFIG_DRM_ACCEL=y: merge kernel/tern.config and rebuild"; exit 1; }
-	@test -f $(KDIR)/rust/libkernel.rmeta || { echo "tern: $(KDIR) has no Rust metadata (rust/libkernel.rmeta): build the tree itself, not only its headers"; exit 1; }
-	@grep -q 'FEAT_COMPUTE_ACCEL' $(KDIR)/rust/kernel/drm/driver.rs || { echo "tern: $(KDIR) lacks the kernel/patches series (no FEAT_COMPUTE_ACCEL in rust/kernel/drm): apply kernel/patches/*.patch in series order and rebuild"; exit 1; }
 
 check:
 	bash scripts/check.sh
@@ -67,12 +53,13 @@ upstream:
 upstream-check:
 	bash scripts/upstream-check.sh
 
+# Debian packages (docs/packaging.md) into $(TERN_CACHE)/debs.
+debs:
+	bash scripts/debs.sh
+
 setup: kernel
 
-# Not kbuild's "clean": in M= mode it deletes every *.s below the tree, kernels/ included.
-clean:
-	rm -f tern.ko tern.o tern.mod tern.mod.c tern.mod.o .tern*.cmd Module.symvers modules.order
-	rm -f src/*.o src/.*.cmd src/*.rmeta src/*.d
+clean: module-clean
 	rm -rf generated firmware/out
 
 help:
@@ -87,6 +74,7 @@ help:
 	@echo '  make kernel       provision the host and build the dev kernel (cached)'
 	@echo '  make kernel-san   build the sanitizer kernel the guest tests run on (cached)'
 	@echo '  make upstream     the upstream patch series for drivers/accel/tern [OUT=dir]'
+	@echo '  make debs         Debian packages: the dev kernel (image, headers), tern-dkms, tern-firmware, tern-tools'
 	@echo '  make upstream-check  apply, build and check every patch of it, test it in the VM'
 	@echo '  make clean        remove module build products'
 	@echo 'Variables: KDIR=/path/to/linux (a built 7.3 tree with kernel/tern.config and kernel/patches)'
