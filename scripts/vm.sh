@@ -10,6 +10,9 @@
 # RUNDIR/emu.log), device i > 0 on RUNDIR/tern$i.sock (control$i.sock, control$i, emu$i.log).
 # They are attached in that order, so device i has the i-th lowest PCI address and, once the
 # driver probes them, /dev/accel/accel$i. TERN_VM_APPEND adds to the kernel command line.
+# TERN_VM_ROOT=DIR boots DIR, read-write, as the guest's root filesystem instead of the host's
+# (the Debian system of the package tests); the firmware then comes from DIR's /lib/firmware,
+# and the run directory must be inside DIR (the guest sees it without the DIR prefix).
 #
 # The device model listens on a private socket in the run directory; the run directory is
 # shared read-write with the guest (as the same path), so guest commands can leave files for
@@ -91,9 +94,27 @@ done
 # them: allnoconfig leaves KUnit's default-enable and autorun off, the command line turns them on.
 KUNIT_ARGS="kunit.enable=1 kunit.autorun=1 kunit.filter_glob=rust_dma_*"
 # QEMU from the private prefix; the guest's RAM is shared memory, so DMA maps carry fds.
+fw_arg="firmware_class.path=${TERN_FW_PATH:-$TERN_ROOT/firmware/out} "
+root_cache=
+root_args=()
+if [ -n "${TERN_VM_ROOT:-}" ]; then
+	[ -d "$TERN_VM_ROOT/etc" ] || die "TERN_VM_ROOT=$TERN_VM_ROOT is not a root filesystem"
+	case $(realpath "$RUNDIR") in "$(realpath "$TERN_VM_ROOT")"/*) ;; *) die "the run directory $RUNDIR is not inside TERN_VM_ROOT" ;; esac
+	# 9p: over virtiofs, programs of a debootstrapped root crash in ld.so at the first mount.
+	root_args=(--root "$TERN_VM_ROOT" --rw --force-9p)
+	# virtme-ng mounts a 9p root uncached; the guest is the root's only writer, so let it cache.
+	root_cache="rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose "
+	# virtme-ng gives the guest shared-memory RAM only with virtiofs; without it every DMA
+	# window would go through messages. Ask for it here.
+	qemu_devs="-object memory-backend-memfd,id=tern-mem,size=${TERN_VM_MEM:-1G},share=on -machine memory-backend=tern-mem $qemu_devs"
+	fw_arg=
+else
+	root_args=(--rwdir "$RUNDIR")
+fi
 vng_args=(--run "$KIMAGE" --disable-kvm --qemu "$TERN_CACHE/bin/qemu-system-x86_64"
-	--cpus "${TERN_VM_CPUS:-2}" --memory "${TERN_VM_MEM:-1G}" --rwdir "$RUNDIR"
-	--append "firmware_class.path=${TERN_FW_PATH:-$TERN_ROOT/firmware/out} $KUNIT_ARGS${TERN_VM_APPEND:+ $TERN_VM_APPEND}"
+	${root_args[@]+"${root_args[@]}"}
+	--cpus "${TERN_VM_CPUS:-2}" --memory "${TERN_VM_MEM:-1G}"
+	--append "$fw_arg$root_cache$KUNIT_ARGS${TERN_VM_APPEND:+ $TERN_VM_APPEND}"
 	--qemu-opts="$qemu_devs")
 [ $# -gt 0 ] && vng_args+=(--exec "$*")
 
