@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # `make check`: set up, build everything, run the host tests, the guest tests (on the sanitizer
 # kernel), the harness's own failure-mode tests and the checks of the upstream series
-# (`make upstream-check`, docs/upstream.md), and end with one line "N passed, N failed" over
+# (`make upstream-check`, docs/upstream.md) and the Debian packages in a Debian guest
+# (docs/packaging.md), and end with one line "N passed, N failed" over
 # all. Every step prints its duration; every suite's full output is in $TERN_CACHE.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -59,9 +60,12 @@ ap=$P af=$F
 # builds, not on the sanitizer kernel of the suites above.
 suite upstream env -u KDIR -u KIMAGE bash scripts/upstream-check.sh
 up=$P uf=$F
+# The Debian packages, installed and used in a Debian system booted on the dev kernel.
+suite packages env -u KDIR -u KIMAGE bash scripts/package-test.sh
+pp=$P pf=$F
 
-total_p=$((hp + gp + ap + up + lp)) total_f=$((hf + gf + af + uf + lf))
+total_p=$((hp + gp + ap + up + pp + lp)) total_f=$((hf + gf + af + uf + pf + lf))
 [ $total_p -gt 0 ] || total_f=$((total_f + 1))
-log "check: host $hp/$hf, guest $gp/$gf, harness $ap/$af, upstream $up/$uf, lint $lp/$lf (passed/failed); $(($(date +%s) - T0)) s in all"
+log "check: host $hp/$hf, guest $gp/$gf, harness $ap/$af, upstream $up/$uf, packages $pp/$pf, lint $lp/$lf (passed/failed); $(($(date +%s) - T0)) s in all"
 echo "$total_p passed, $total_f failed"
 [ $total_f = 0 ]

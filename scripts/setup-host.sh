@@ -9,6 +9,8 @@ PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves cpio kmod zstd xz-utils
 	"clang-$TERN_LLVM" "libclang-$TERN_LLVM-dev" "lld-$TERN_LLVM" "llvm-$TERN_LLVM"
 	busybox-static udev python3-venv file libdrm-dev
+	# Packages (make debs) and the Debian guest root they are tested in.
+	debhelper dh-dkms libdw-dev rsync fakeroot debootstrap e2fsprogs
 )
 
 missing=()
