@@ -17,9 +17,7 @@ if stamp_ok debian-root "$KEY" && [ -x "$ROOT/usr/local/bin/rustc" ]; then
 	echo "$ROOT"
 	exit 0
 fi
-mirror=${TERN_DEBIAN_MIRROR:-$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-	awk '$2 == "bookworm" { sub("/$", "", $1); print $1; exit }')}
-[ -n "$mirror" ] || die "no bookworm archive in the host's apt sources: set TERN_DEBIAN_MIRROR to a Debian mirror"
+mirror=$(debian_mirror)
 command -v debootstrap >/dev/null || die "debootstrap not found: run scripts/setup-host.sh"
 
 log "debian root: debootstrap bookworm (minbase + $PKGS)"

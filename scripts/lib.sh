@@ -57,5 +57,13 @@ step() {
 stamp_ok() { [ -f "$TERN_CACHE/stamps/$1" ] && [ "$(cat "$TERN_CACHE/stamps/$1")" = "$2" ]; }
 stamp_set() { mkdir -p "$TERN_CACHE/stamps"; printf '%s' "$2" >"$TERN_CACHE/stamps/$1"; }
 
+# The Debian mirror: TERN_DEBIAN_MIRROR, or the host's own (the archive its bookworm sources use).
+debian_mirror() {
+	local m=${TERN_DEBIAN_MIRROR:-$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		awk '$2 == "bookworm" { sub("/$", "", $1); print $1; exit }')}
+	[ -n "$m" ] || die "no bookworm archive in the host's apt sources: set TERN_DEBIAN_MIRROR to a Debian mirror"
+	echo "$m"
+}
+
 # Run as root, or through sudo when not root.
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

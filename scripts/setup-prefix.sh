@@ -8,13 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PREFIX_PKGS=(qemu-system-x86 virtiofsd)
-# The Debian mirror is the host's own: the archive its bookworm sources use.
-host_mirror() {
-	apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-		awk '$2 == "bookworm" { sub("/$", "", $1); print $1; exit }'
-}
-MIRROR=${TERN_DEBIAN_MIRROR:-$(host_mirror)}
-[ -n "$MIRROR" ] || die "no bookworm archive in the host's apt sources: set TERN_DEBIAN_MIRROR to a Debian mirror"
+MIRROR=$(debian_mirror)
 KEY="prefix-v4 ${PREFIX_PKGS[*]} $TERN_QEMU_VERSION $MIRROR"
 APTDIR=$TERN_CACHE/apt
 
