@@ -34,7 +34,7 @@ boot() { # NAME KIMAGE GUEST-ARGS...
 	local name=$1 kimage=$2
 	shift 2
 	KIMAGE=$kimage TERN_VM_ROOT=$copy TERN_VM_MEM=1G step "packages-$name" bash "$TERN_ROOT/scripts/vm.sh" \
-		--rundir "$run" --timeout 1500 -- "bash /tern-run/guest.sh $* /tern-run/$name.tap" \
+		--rundir "$run" --timeout 1500 -- "TERN_VERSION=$VERSION bash /tern-run/guest.sh $* /tern-run/$name.tap" \
 		>"$work/$name.log" 2>&1
 	local rc=$?
 	[ $rc = 0 ] || log "packages: boot '$name' exited $rc (log: $work/$name.log)"

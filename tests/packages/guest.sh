@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT OR Apache-2.0
-# Runs inside the Debian guest of scripts/package-test.sh, as root, once per boot:
+# Runs inside the Debian guest of scripts/package-test.sh, as root, once per boot, with
+# TERN_VERSION set to the TERN packages' version:
 #
 #   guest.sh install DEBS TAP   first boot (the dev kernel, not yet installed): install the
 #                               kernel and TERN packages with dpkg, check what DKMS built, try
@@ -22,7 +23,8 @@ result() { # NAME RC [DIAG...]
 	if [ "$rc" = 0 ]; then echo "ok $n $name" >>"$TAP"; else echo "not ok $n $name" >>"$TAP"; fi
 }
 KREL=$(uname -r)
-VERSION=0.1.0
+# The packages' version (the workspace's), from scripts/package-test.sh.
+VERSION=${TERN_VERSION:?TERN_VERSION: the version of the TERN packages}
 MOD=/lib/modules/$KREL/updates/dkms/tern.ko
 RULE=/lib/udev/rules.d/60-tern.rules
 # dpkg without fsync: the guest's root is a 9p export and fsync of every file costs minutes.
