@@ -427,6 +427,11 @@ impl Queue {
         bar.try_write32(RING_SIZE, regs::queue_reg(q, regs::Q_RING_SIZE))?;
         bar.try_write32(compl as u32, regs::queue_reg(q, regs::Q_COMPL_LO))?;
         bar.try_write32((compl >> 32) as u32, regs::queue_reg(q, regs::Q_COMPL_HI))?;
+        // The device clears fence, head, error and progress only before its first
+        // descriptor: until then the words must not show a previous run's values.
+        for i in 0..3 {
+            self.compl.write(i, 0)?;
+        }
         bar.try_write32(regs::Q_CTRL_ENABLE, regs::queue_reg(q, regs::Q_CTRL))?;
         // Probe only: make sure the device accepted the configuration.
         let status = bar.try_read32(regs::queue_reg(q, regs::Q_STATUS))?;

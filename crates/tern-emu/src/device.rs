@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The TERN device: BAR0 registers and the state behind them (`docs/hardware.md` 2).
 
+use std::collections::VecDeque;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -78,6 +79,17 @@ struct Events {
     log_bytes: u32,
 }
 
+/// DMA work a register write started, for the control thread (`docs/hardware.md` 9).
+type Effect = Box<dyn FnOnce(&Inner) + Send>;
+
+/// The control thread's queue.
+#[derive(Default)]
+struct Effects {
+    queue: VecDeque<Effect>,
+    /// An effect is running.
+    busy: bool,
+}
+
 /// Everything the server thread and the queue workers share.
 pub struct Inner {
     /// PCI configuration space.
@@ -97,12 +109,16 @@ pub struct Inner {
     /// Copy of `inval.requested`, read without the lock at every translation.
     pub(crate) inval_req: AtomicU64,
     events: Mutex<Events>,
+    effects: Mutex<Effects>,
+    effects_cv: Condvar,
+    /// Set by a reset: the running effect's message-path DMA stops waiting for the client.
+    effects_cancel: Arc<AtomicBool>,
     /// EXEC jobs running at each priority, for arbitration (`docs/hardware.md` 5.7).
     pub(crate) running: [AtomicU32; 3],
     start: Instant,
 }
 
-/// One TERN device with its queue worker threads (stopped on drop).
+/// One TERN device with its queue worker threads and its control thread (stopped on drop).
 pub struct Device {
     inner: Arc<Inner>,
     workers: Vec<JoinHandle<()>>,
@@ -130,6 +146,11 @@ impl Drop for Device {
             q.cancel_dma();
             q.abort();
         }
+        self.inner.effects_cancel.store(true, Ordering::SeqCst);
+        {
+            let _e = self.inner.effects_lock();
+            self.inner.effects_cv.notify_all();
+        }
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
@@ -151,10 +172,13 @@ impl Device {
             inval: Mutex::default(),
             inval_req: AtomicU64::new(0),
             events: Mutex::default(),
+            effects: Mutex::default(),
+            effects_cv: Condvar::new(),
+            effects_cancel: Arc::default(),
             running: Default::default(),
             start: Instant::now(),
         });
-        let workers = (0..QUEUES)
+        let mut workers: Vec<JoinHandle<()>> = (0..QUEUES)
             .map(|q| {
                 let inner = inner.clone();
                 std::thread::Builder::new()
@@ -163,6 +187,13 @@ impl Device {
                     .unwrap_or_else(|e| panic!("cannot start queue worker: {e}"))
             })
             .collect();
+        let ctl = inner.clone();
+        workers.push(
+            std::thread::Builder::new()
+                .name("tern-ctl".into())
+                .spawn(move || control(&ctl))
+                .unwrap_or_else(|e| panic!("cannot start the control thread: {e}")),
+        );
         Device { inner, workers }
     }
 
@@ -172,9 +203,61 @@ impl Device {
     }
 }
 
+/// The control thread: runs the DMA work of register writes, in the order of the writes.
+fn control(dev: &Inner) {
+    crate::dma::set_cancel(Some(dev.effects_cancel.clone()));
+    loop {
+        let mut e = dev.effects_lock();
+        while e.queue.is_empty() && !dev.stop.load(Ordering::SeqCst) {
+            e = dev.effects_cv.wait(e).unwrap_or_else(|e| e.into_inner());
+        }
+        let Some(f) = e
+            .queue
+            .pop_front()
+            .filter(|_| !dev.stop.load(Ordering::SeqCst))
+        else {
+            return;
+        };
+        e.busy = true;
+        drop(e);
+        f(dev);
+        dev.effects_lock().busy = false;
+        dev.effects_cv.notify_all();
+    }
+}
+
 impl Inner {
     pub(crate) fn st(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn effects_lock(&self) -> MutexGuard<'_, Effects> {
+        self.effects.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f`, the DMA work of a register write (`docs/hardware.md` 9): at once while
+    /// every DMA window is mapped memory, on the control thread once a window is reached by
+    /// messages. A message-path DMA waits for the client, and the client may be waiting for
+    /// the answer to a register access (QEMU holds its big lock while a vCPU waits for a
+    /// read, and serves the model's DMA requests only under that lock).
+    pub(crate) fn after_write(&self, f: impl FnOnce(&Inner) + Send + 'static) {
+        if !self.mem.has_message_windows() {
+            return f(self);
+        }
+        self.effects_lock().queue.push_back(Box::new(f));
+        self.effects_cv.notify_all();
+    }
+
+    /// Drops the control thread's queue and waits until it runs nothing (device reset).
+    fn stop_effects(&self) {
+        self.effects_cancel.store(true, Ordering::SeqCst);
+        let mut e = self.effects_lock();
+        e.queue.clear();
+        while e.busy {
+            e = self.effects_cv.wait(e).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(e);
+        self.effects_cancel.store(false, Ordering::SeqCst);
     }
 
     /// True while the command register lets the device master DMA.
@@ -246,7 +329,7 @@ impl Inner {
         };
         log::debug!("invalidate context {ctx:#x}");
         if done {
-            self.inval_publish();
+            self.after_write(|d| d.inval_publish());
         }
     }
 
@@ -314,6 +397,7 @@ impl Inner {
     /// no queue runs, no event page write is in progress, and none will start until the
     /// device is programmed again.
     pub fn reset(&self) {
+        self.stop_effects();
         for q in &self.queues {
             q.begin_reset();
         }
@@ -418,18 +502,23 @@ impl Inner {
         self.event();
     }
 
+    /// `BOOT_CTRL`: BOOTING at once, the boot ROM's reads after the write (9).
     fn boot(&self) {
         let (addr, size) = {
             let mut st = self.st();
             if st.dev_status & (dev_status::BOOTING | dev_status::BOOTED) != 0 {
                 st.boot_status = BootStatus::Busy as u32;
                 drop(st);
-                self.event();
+                self.after_write(|d| d.event());
                 return;
             }
             st.dev_status |= dev_status::BOOTING;
             (st.boot_addr, st.boot_size)
         };
+        self.after_write(move |d| d.boot_rom(addr, size));
+    }
+
+    fn boot_rom(&self, addr: u64, size: u32) {
         let result = crate::boot::boot_rom(self, addr, size);
         let booted = result.as_ref().map(|_| ()).map_err(|s| *s);
         {
@@ -559,7 +648,7 @@ impl Inner {
                 let mut st = self.st();
                 st.selftest_addr = hi(st.selftest_addr)
             }
-            regs::SELFTEST => self.self_test(val),
+            regs::SELFTEST => self.after_write(move |d| d.self_test(val)),
             regs::ABI_SELECT => self.select_abi(val),
             regs::BOOT_ADDR_LO => {
                 let mut st = self.st();

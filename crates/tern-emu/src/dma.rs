@@ -244,6 +244,12 @@ impl GuestMemory {
         ws.retain(|w| !(w.iova >= iova && w.iova + w.len <= end));
     }
 
+    /// True when a window is reached by messages (it came without an fd).
+    pub fn has_message_windows(&self) -> bool {
+        let ws = self.windows.read().unwrap_or_else(|e| e.into_inner());
+        ws.iter().any(|w| w.host.is_null())
+    }
+
     /// Removes every window.
     pub fn clear(&self) {
         self.windows

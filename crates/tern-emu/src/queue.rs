@@ -32,6 +32,8 @@ pub(crate) struct QState {
     running: bool,
     /// Seqno of the descriptor taken last.
     running_seqno: u64,
+    /// Enabled, the completion area's first 24 bytes not yet cleared (5.2).
+    clear_compl: bool,
 }
 
 /// One hardware queue.
@@ -138,11 +140,12 @@ impl Queue {
             self.reset_and_wait();
             self.lock().error = 0;
             log::info!("queue {q}: reset");
-            dev.fw_log(&if busy {
+            let line = if busy {
                 format!("queue {q}: reset, job seqno {seqno} aborted")
             } else {
                 format!("queue {q}: reset, no job running")
-            });
+            };
+            dev.after_write(move |d| d.fw_log(&line));
             return;
         }
         if off == r::PRIORITY {
@@ -182,15 +185,20 @@ impl Queue {
                     );
                     return;
                 }
+                if !dev.bus_master() {
+                    log::warn!("queue {q}: enable refused, bus mastering is off");
+                    st.error = qerr::COMPL_DMA;
+                    return;
+                }
                 st.head = 0;
                 st.tail = 0;
                 st.error = 0;
                 self.progress.store(0, Ordering::SeqCst);
-                if dev.dma_write(st.compl, &[0u8; 24]).is_err() {
-                    st.error = qerr::COMPL_DMA;
-                    return;
-                }
+                // The worker clears the completion area before its first descriptor: a
+                // register write does not wait for DMA (9).
+                st.clear_compl = true;
                 st.enabled = true;
+                self.cv.notify_all();
                 log::debug!("queue {q}: enabled, {} entries", st.size);
             }
             _ => {}
@@ -220,13 +228,31 @@ pub(crate) fn worker(dev: &Inner, q: usize) {
         let mut st = queue.lock();
         // A crashed firmware runs nothing more (10.1) until a device reset.
         let has_work = |st: &QState| {
-            st.enabled && st.error == 0 && st.head != st.tail && !dev.halted.load(Ordering::SeqCst)
+            st.enabled
+                && st.error == 0
+                && (st.clear_compl || st.head != st.tail)
+                && !dev.halted.load(Ordering::SeqCst)
         };
         while !dev.stop.load(Ordering::SeqCst) && !has_work(&st) {
             st = queue.cv.wait(st).unwrap_or_else(|e| e.into_inner());
         }
         if dev.stop.load(Ordering::SeqCst) {
             return;
+        }
+        if st.clear_compl {
+            st.clear_compl = false;
+            st.running = true;
+            let compl = st.compl;
+            drop(st);
+            if dev.dma_write(compl, &[0u8; 24]).is_err() {
+                log::warn!("queue {q}: completion area unwritable at enable");
+                fail_queue(dev, q, qerr::COMPL_DMA);
+            } else {
+                let mut st = queue.lock();
+                st.running = false;
+                queue.cv.notify_all();
+            }
+            continue;
         }
         let (ring, compl, head, size) = (st.ring, st.compl, st.head, st.size);
         st.running = true;

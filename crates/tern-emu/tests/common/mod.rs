@@ -45,6 +45,19 @@ pub fn wait_irq(f: &File, ms: i32) -> u64 {
     if r == 8 { v } else { 0 }
 }
 
+/// The payload of a vfio-user DMA_MAP of `len` bytes at `iova` without an fd (readable and
+/// writable, offset 0): the window is reached by DMA_READ/DMA_WRITE messages.
+pub fn dma_map_without_fd(iova: u64, len: u64) -> Vec<u8> {
+    [
+        &32u32.to_le_bytes()[..],
+        &3u32.to_le_bytes(),
+        &0u64.to_le_bytes(),
+        &iova.to_le_bytes(),
+        &len.to_le_bytes(),
+    ]
+    .concat()
+}
+
 pub fn firmware() -> Vec<u8> {
     let src = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
