@@ -235,17 +235,23 @@ impl Inner {
         self.effects.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f`, the DMA work of a register write (`docs/hardware.md` 9): at once while
-    /// every DMA window is mapped memory, on the control thread once a window is reached by
-    /// messages. A message-path DMA waits for the client, and the client may be waiting for
-    /// the answer to a register access (QEMU holds its big lock while a vCPU waits for a
-    /// read, and serves the model's DMA requests only under that lock).
-    pub(crate) fn after_write(&self, f: impl FnOnce(&Inner) + Send + 'static) {
-        if !self.mem.has_message_windows() {
+    /// Runs `f`, the DMA work of a register write on the bytes `[addr, addr + len)`
+    /// (`docs/hardware.md` 9): at once when they are mapped memory (or not reachable at all),
+    /// on the control thread when they are reached by messages. A message-path DMA waits for
+    /// the client, and the client may be waiting for the answer to a register access (QEMU
+    /// holds its big lock while a vCPU waits for a read, and serves the model's DMA requests
+    /// only under that lock).
+    pub(crate) fn after_write(&self, addr: u64, len: u64, f: impl FnOnce(&Inner) + Send + 'static) {
+        if !self.mem.reached_by_message(addr, len) {
             return f(self);
         }
         self.effects_lock().queue.push_back(Box::new(f));
         self.effects_cv.notify_all();
+    }
+
+    /// The event page's address and size (6.1), for [`Inner::after_write`].
+    pub(crate) fn event_page(&self) -> (u64, u64) {
+        (self.st().event_addr, 0x1000)
     }
 
     /// Drops the control thread's queue and waits until it runs nothing (device reset).
@@ -329,7 +335,8 @@ impl Inner {
         };
         log::debug!("invalidate context {ctx:#x}");
         if done {
-            self.after_write(|d| d.inval_publish());
+            let (page, len) = self.event_page();
+            self.after_write(page, len, |d| d.inval_publish());
         }
     }
 
@@ -509,13 +516,14 @@ impl Inner {
             if st.dev_status & (dev_status::BOOTING | dev_status::BOOTED) != 0 {
                 st.boot_status = BootStatus::Busy as u32;
                 drop(st);
-                self.after_write(|d| d.event());
+                let (page, len) = self.event_page();
+                self.after_write(page, len, |d| d.event());
                 return;
             }
             st.dev_status |= dev_status::BOOTING;
             (st.boot_addr, st.boot_size)
         };
-        self.after_write(move |d| d.boot_rom(addr, size));
+        self.after_write(addr, u64::from(size), move |d| d.boot_rom(addr, size));
     }
 
     fn boot_rom(&self, addr: u64, size: u32) {
@@ -648,7 +656,10 @@ impl Inner {
                 let mut st = self.st();
                 st.selftest_addr = hi(st.selftest_addr)
             }
-            regs::SELFTEST => self.after_write(move |d| d.self_test(val)),
+            regs::SELFTEST => {
+                let at = self.st().selftest_addr;
+                self.after_write(at, 4, move |d| d.self_test(val))
+            }
             regs::ABI_SELECT => self.select_abi(val),
             regs::BOOT_ADDR_LO => {
                 let mut st = self.st();

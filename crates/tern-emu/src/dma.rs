@@ -244,10 +244,13 @@ impl GuestMemory {
         ws.retain(|w| !(w.iova >= iova && w.iova + w.len <= end));
     }
 
-    /// True when a window is reached by messages (it came without an fd).
-    pub fn has_message_windows(&self) -> bool {
+    /// True when some of `[addr, addr + len)` is in a window reached by messages (one that
+    /// came without an fd).
+    pub fn reached_by_message(&self, addr: u64, len: u64) -> bool {
+        let end = addr.saturating_add(len.max(1));
         let ws = self.windows.read().unwrap_or_else(|e| e.into_inner());
-        ws.iter().any(|w| w.host.is_null())
+        ws.iter()
+            .any(|w| w.host.is_null() && addr < w.iova.saturating_add(w.len) && w.iova < end)
     }
 
     /// Removes every window.

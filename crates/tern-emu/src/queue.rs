@@ -145,7 +145,8 @@ impl Queue {
             } else {
                 format!("queue {q}: reset, no job running")
             };
-            dev.after_write(move |d| d.fw_log(&line));
+            let (page, len) = dev.event_page();
+            dev.after_write(page, len, move |d| d.fw_log(&line));
             return;
         }
         if off == r::PRIORITY {
