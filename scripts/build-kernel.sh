@@ -5,7 +5,7 @@
 #
 #   build-kernel.sh [dev|san]
 #
-# dev: GCC, kernel/tern.config + trace.config, in $KBUILD_DIR; for make demo, make vm and
+# dev: GCC, kernel/tern.config + trace.config + test.config, in $KBUILD_DIR; for make demo, make vm and
 #      benchmarks (with ftrace for profiles).
 # san: Clang (LLVM=-$TERN_LLVM), tern.config + sanitize.config, in $KSAN_DIR; the guest tests
 #      run on it.
@@ -18,7 +18,7 @@ set -euo pipefail
 FLAVOUR=${1:-dev}
 PATCHDIR=$TERN_ROOT/kernel/patches
 case $FLAVOUR in
-dev) KDIR=$KBUILD_DIR FRAGMENTS=("$TERN_ROOT/kernel/tern.config" "$TERN_ROOT/kernel/trace.config")
+dev) KDIR=$KBUILD_DIR FRAGMENTS=("$TERN_ROOT/kernel/tern.config" "$TERN_ROOT/kernel/trace.config" "$TERN_ROOT/kernel/test.config")
 	KLLVM=() ;;
 san) KDIR=$KSAN_DIR FRAGMENTS=("$TERN_ROOT/kernel/tern.config" "$TERN_ROOT/kernel/sanitize.config")
 	KLLVM=("LLVM=-$TERN_LLVM") ;;
@@ -94,13 +94,20 @@ KCONFIG_CONFIG=.config.new scripts/kconfig/merge_config.sh -n -m /dev/null "${FR
 KCONFIG_ALLCONFIG=.config.new kmake allnoconfig >/dev/null
 rm -f .config.new .config.new.old
 bad=0
+# Every option as the fragments set it: the last line for it (a later fragment overrides an
+# earlier one, as merge_config.sh does).
+wanted=$(cat "${FRAGMENTS[@]}" | awk '/^(# )?CONFIG_/ {
+	o = $0; sub(/^# /, "", o); sub(/[= ].*/, "", o)
+	if (!(o in last)) order[n++] = o
+	last[o] = $0
+} END { for (i = 0; i < n; i++) print last[order[i]] }')
 while IFS= read -r line; do
 	case "$line" in
 	CONFIG_*=n) opt=${line%%=*}; grep -q "^$opt=" .config && { log "config: $opt is set, wanted off"; bad=1; } ;;
 	CONFIG_*) grep -qxF "$line" .config || { log "config: wanted $line, got '$(grep "^${line%%=*}=" .config || echo unset)'"; bad=1; } ;;
 	"# CONFIG_"*) opt=${line#\# }; opt=${opt%% *}; grep -q "^$opt=" .config && { log "config: $opt is set, wanted off"; bad=1; } ;;
 	esac
-done < <(cat "${FRAGMENTS[@]}")
+done <<<"$wanted"
 [ $bad = 0 ] || die "the config fragments did not apply as written (see above)"
 
 # 4. Build: bzImage, in-tree modules, and the Rust metadata out-of-tree modules link against.

@@ -38,6 +38,15 @@ UPSTREAM_OUT=${TERN_UPSTREAM_OUT:-$UPSTREAM_DIR/series}
 export PATH="$TERN_CACHE/bin:$VENV_DIR/bin:$HOME/.cargo/bin:$PATH"
 
 log() { printf '[tern] %s\n' "$*" >&2; }
+
+# relocate_build_tree FROM TO DIR: DIR is a copy (cp -a) of the kernel build tree FROM that will
+# be used as TO. Parts of the build record absolute paths in their .cmd and .d files (tools/:
+# objtool, whose rebuild makes every object out of date; rust/): rewriting them keeps the copy's
+# objects up to date where they are.
+relocate_build_tree() {
+	grep -rlZ --include='*.cmd' --include='*.d' -F "$1/" "$3" 2>/dev/null |
+		xargs -0 -r sed -i "s|$1/|$2/|g"
+}
 die() { printf '[tern] error: %s\n' "$*" >&2; exit 1; }
 
 # step NAME CMD...: run CMD and print how long it took.

@@ -8,11 +8,16 @@
 # One result per check and per patch; ends with "upstream: N passed, N failed".
 #
 #   upstream-check.sh              all checks
-#   upstream-check.sh --build-one  (internal: the per-patch build `git rebase --exec` runs)
+#   upstream-check.sh --build-one  (internal: one per-patch build, at the commit checked out in
+#                                  $TERN_BUILD_TREE, its TAP line appended to $TERN_BUILD_TAP)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TERN_ROOT"
-UP=$UPSTREAM_DIR TREE=$UPSTREAM_TREE OUT=$UPSTREAM_OUT
+UP=$UPSTREAM_DIR OUT=$UPSTREAM_OUT
+# --build-one runs in the tree it is given (one of the two the per-patch builds use).
+TREE=${TERN_BUILD_TREE:-$UPSTREAM_TREE}
+# The second tree of the per-patch builds: a copy of the first, objects included.
+TREE2=$UP/linux-b
 RES=$UP/check
 JOBS=${JOBS:-$(nproc)}
 DOCUTILS_VERSION=0.21.2 PLY_VERSION=3.11 GITPYTHON_VERSION=3.1.45
@@ -47,7 +52,8 @@ EOF
 }
 
 if [ "${1:-}" = --build-one ]; then
-	# Runs in $TREE at each commit of the series; records one TAP line, never fails the rebase.
+	TAP=${TERN_BUILD_TAP:?}
+	# Runs in $TREE at one commit of the series; records one TAP line, never fails.
 	# A tree built before with the same configuration is not built again.
 	subject=$(g log -1 --format=%s)
 	# The driver is a module from the patch that adds its Kconfig entry on (before it, the
@@ -58,7 +64,7 @@ if [ "${1:-}" = --build-one ]; then
 	make -C "$TREE" -s olddefconfig
 	key=$(g rev-parse 'HEAD^{tree}')-$(sha256sum <"$TREE/.config" | cut -c1-16)
 	if [ -f "$RES/built/$key" ]; then
-		echo "ok - builds: $subject ($(cat "$RES/built/$key"), this tree and configuration)" >>"$RES/build.tap"
+		echo "ok - builds: $subject ($(cat "$RES/built/$key"), this tree and configuration)" >>"$TAP"
 		exit 0
 	fi
 	log=$RES/build-$(g log -1 --format=%h).log
@@ -67,18 +73,18 @@ if [ "${1:-}" = --build-one ]; then
 	# rust/helpers/*.c are #included by rust/helpers/helpers.c: that is their object.
 	mapfile -t objs < <(printf '%s\n' "${files[@]}" | sed -n 's|^rust/helpers/.*\.c$|rust/helpers/helpers.c|; s/\.c$/.o/p' | sort -u)
 	if ! { kmake vmlinux modules && { [ ${#objs[@]} = 0 ] || kmake W=1 "${objs[@]}"; }; } >"$log" 2>&1; then
-		echo "not ok - builds: $subject # the build failed, see $log" >>"$RES/build.tap"
+		echo "not ok - builds: $subject # the build failed, see $log" >>"$TAP"
 		tail -20 "$log" | sed 's/^/    /' >&2
 		exit 0
 	fi
 	w=$(warnings_in "$log" "${files[@]}")
 	if [ -n "$w" ]; then
-		echo "not ok - builds: $subject # warnings in the files it touches" >>"$RES/build.tap"
+		echo "not ok - builds: $subject # warnings in the files it touches" >>"$TAP"
 		echo "$w" | sed 's/^/    /' >&2
 	else
 		mkdir -p "$RES/built"
 		echo "built in $(($(date +%s) - t0)) s, CLIPPY=1 and W=1 on its ${#objs[@]} C files clean" >"$RES/built/$key"
-		echo "ok - builds: $subject ($(cat "$RES/built/$key"))" >>"$RES/build.tap"
+		echo "ok - builds: $subject ($(cat "$RES/built/$key"))" >>"$TAP"
 	fi
 	exit 0
 fi
@@ -116,27 +122,56 @@ else
 fi
 
 # The configuration of every build below: the dev kernel's with the test facilities the guest
-# suite needs (upstream/test.config).
-(cd "$TREE" && scripts/kconfig/merge_config.sh -m -Q .config "$TERN_ROOT/upstream/test.config" >/dev/null &&
+# suite needs (kernel/test.config, which the dev kernel's has too: merging it changes nothing
+# unless the copy is older than the fragment).
+(cd "$TREE" && scripts/kconfig/merge_config.sh -m -Q .config "$TERN_ROOT/kernel/test.config" >/dev/null &&
 	make -s olddefconfig)
-missing=$(grep -E '^(CONFIG_|# CONFIG_.* is not set$)' upstream/test.config | while read -r opt; do
+missing=$(grep -E '^(CONFIG_|# CONFIG_.* is not set$)' kernel/test.config | while read -r opt; do
 	grep -qxF "$opt" "$TREE/.config" || echo "$opt"
 done)
 [ -z "$missing" ] || echo "    not in the configuration: $missing"
-result $([ -z "$missing" ] && echo 0 || echo 1) "the tree's configuration has upstream/test.config"
+result $([ -z "$missing" ] && echo 0 || echo 1) "the tree's configuration has kernel/test.config"
 
-# 2. Every patch builds: git rebase --exec, incremental in the tree. The driver is a module here.
-rm -f "$RES/build.tap" "$RES"/build-*.log
-g checkout -q -B tern-build tern-am
-step per-patch-builds g -c core.hooksPath=/dev/null rebase -q --force-rebase \
-	--exec "bash '$TERN_ROOT/scripts/upstream-check.sh' --build-one" tern-base
-g rebase --abort >/dev/null 2>&1 || true
+# 2. Every patch builds, incrementally: the commits of tern-am in order. The first is built in
+#    the tree with every job (in a fresh copy of the dev kernel's tree that build is most of
+#    the kernel); the others alternately in the tree and in a copy of it ($TREE2, objects
+#    included, made after that first build), the two at once with one job each: most of a
+#    patch's build is the kernel crate, which one rustc compiles on one core, so one tree with
+#    two jobs would leave a core idle. The driver is a module here.
+rm -f "$RES"/build*.tap "$RES"/build-*.log
+mapfile -t commits < <(g rev-list --reverse tern-base..tern-am)
+# build_at I TREE JOBS: the build of commit I in TREE, its TAP line in its own file.
+build_at() {
+	git -C "$2" checkout -q -f --detach "${commits[$1]}" && git -C "$2" clean -fdq &&
+		TERN_BUILD_TREE=$2 TERN_BUILD_TAP=$RES/build-$1.tap JOBS=$3 \
+			bash "$TERN_ROOT/scripts/upstream-check.sh" --build-one
+}
+# builds K TREE: the builds of commits K, K+2, ... in TREE, one job each.
+builds() {
+	local i
+	for ((i = $1; i < ${#commits[@]}; i += 2)); do build_at "$i" "$2" 1; done
+}
+per_patch() {
+	build_at 0 "$TREE" "$JOBS" || return
+	if [ "$(cat "$TREE2/.tern-base" 2>/dev/null)" != "$(cat "$TREE/.tern-base")" ] || [ ! -d "$TREE2/.git" ]; then
+		rm -rf "$TREE2"
+		step second-tree cp -a "$TREE" "$TREE2" || return
+		relocate_build_tree "$TREE" "$TREE2" "$TREE2"
+	fi
+	git -C "$TREE2" fetch -q "$TREE" tern-am && cp "$TREE/.config" "$TREE2/.config" || return
+	builds 2 "$TREE" &
+	local a=$!
+	builds 1 "$TREE2"
+	wait $a
+}
+step per-patch-builds per_patch
+for ((i = 0; i < ${#commits[@]}; i++)); do cat "$RES/build-$i.tap" 2>/dev/null; done >"$RES/build.tap"
 while IFS= read -r line; do
 	case $line in ok*) result 0 "${line#ok - }" ;; *) result 1 "${line#not ok - }" ;; esac
 done <"$RES/build.tap"
 [ "$(wc -l <"$RES/build.tap")" = "${#patches[@]}" ] ||
 	result 1 "every patch was built ($(wc -l <"$RES/build.tap") of ${#patches[@]} ran)"
-g checkout -q tern-am
+g checkout -q -f tern-am
 
 # 3. Built in: the driver as part of vmlinux at the last patch, then a module again. Switching
 #    between =m and =y changes the driver's compiler flags, so it is compiled again each time.
@@ -247,7 +282,7 @@ if step userspace cargo build --release --workspace --quiet && step firmware mak
 	# The guest's /lib/modules is the tree's, which holds tern.ko: udev would load it by its
 	# modalias before the suite loads it (insmod, which the blacklist does not stop).
 	KIMAGE=$TREE/arch/x86/boot/bzImage KO=$TREE/drivers/accel/tern/tern.ko \
-		TERN_VM_APPEND=modprobe.blacklist=tern \
+		TERN_VM_APPEND="modprobe.blacklist=tern kmemleak=on" \
 		step in-tree-guest to "$RES/guest.log" bash scripts/guest-test.sh
 	rc=$?
 else

@@ -13,6 +13,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$TERN_ROOT"
 UP=$UPSTREAM_DIR TREE=$UPSTREAM_TREE OUT=$UPSTREAM_OUT
+mkdir -p "$UP"
 PATCHDIR=$TERN_ROOT/kernel/patches
 UPDIR=$TERN_ROOT/upstream
 
@@ -38,6 +39,7 @@ if [ "$(cat "$TREE/.tern-base" 2>/dev/null)" != "$src_id" ] || ! g rev-parse -q 
 	log "upstream: importing $src_id as the base tree"
 	rm -rf "$TREE" "$TREE.new"
 	cp -a --reflink=auto "$KBUILD_DIR" "$TREE.new"
+	relocate_build_tree "$KBUILD_DIR" "$TREE" "$TREE.new"
 	for p in $(list "$TREE.new/.tern-patches/series" | tac); do
 		patch -d "$TREE.new" -p1 -R -s -f <"$TREE.new/.tern-patches/$p" || die "cannot revert $p in the copy"
 	done
