@@ -11,6 +11,7 @@ KREL ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null || echo "?
 # A tree built with Clang needs the module built with the same LLVM: read it from its config.
 KLLVM = $(shell v=$$(sed -n 's/^CONFIG_CLANG_VERSION=\([0-9]*\)/\1/p' $(KCONF) 2>/dev/null); \
 	[ -n "$$v" ] && [ "$$v" != 0 ] && echo LLVM=-$$((v / 10000)))
+KLLVMV = $(patsubst LLVM=%,%,$(KLLVM))
 # The Rust compiler must be the one the kernel was built by: its crates' metadata is tied to it.
 TERN_RUSTC = $(or $(RUSTC),rustc)
 KRUSTC = $(shell sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' $(KCONF) 2>/dev/null)
@@ -30,6 +31,7 @@ kdir-check:
 	@grep -q '^CONFIG_DRM_ACCEL=y' $(KCONF) || { echo "tern: kernel $(KREL) lacks CONFIG_DRM_ACCEL=y (kernel/tern.config)"; exit 1; }
 	@test -f $(KDIR)/rust/libkernel.rmeta || { echo "tern: kernel $(KREL) has no Rust metadata (rust/libkernel.rmeta): a headers package needs kernel/patches/0025, a build tree must be built"; exit 1; }
 	@grep -qa 'FEAT_COMPUTE_ACCEL' $(KDIR)/rust/libkernel.rmeta || { echo "tern: kernel $(KREL) lacks the TERN enabling patches (kernel/patches; no drm::driver::FEAT_COMPUTE_ACCEL in its kernel crate)"; exit 1; }
+	@test -z "$(KLLVM)" || command -v clang$(KLLVMV) >/dev/null || { echo "tern: kernel $(KREL) was built with Clang$(KLLVMV): the module needs the same LLVM (install clang$(KLLVMV), lld$(KLLVMV) and llvm$(KLLVMV))"; exit 1; }
 	@test "$(HAVE_RUSTC)" = "$(KRUSTC)" || { echo "tern: kernel $(KREL) was built by $(KRUSTC), but $(TERN_RUSTC) is $(or $(HAVE_RUSTC),not found): install that rustc (on root's PATH for DKMS) or pass RUSTC=/path/to/rustc"; exit 1; }
 
 # Not kbuild's "clean": in M= mode it deletes every *.s below the tree, kernels/ included.

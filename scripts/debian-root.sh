@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # A Debian 12 (bookworm) system for the package tests (docs/packaging.md), cached in
 # $TERN_CACHE/debian-root/bookworm: debootstrap (minbase) from the host's own Debian mirror, with
-# DKMS, udev and Debian's own kernel headers (a kernel that cannot host tern.ko). Added on top:
+# DKMS, udev, Debian's own kernel headers (a kernel that cannot host tern.ko) and the LLVM the
+# sanitizer kernel is built with (DKMS builds the driver for it as the second kernel). Added on top:
 # the Rust compiler the TERN kernels are built by, in /usr/local (where its standalone
 # installer puts it, on root's PATH for DKMS), and two users: alice in the render group, bob
 # not. Rebuilt only when this script or the toolchain changes. Prints the path.
@@ -10,7 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$TERN_CACHE/debian-root/bookworm
-PKGS=dkms,udev,kmod,procps,linux-headers-amd64
+PKGS=dkms,udev,kmod,procps,linux-headers-amd64,clang-$TERN_LLVM,lld-$TERN_LLVM,llvm-$TERN_LLVM
 TOOLCHAIN=$(rustc --print sysroot)
 KEY="v1 $PKGS $(rustc --version) script=$(sha256sum <"$0" | cut -c1-16)"
 if stamp_ok debian-root "$KEY" && [ -x "$ROOT/usr/local/bin/rustc" ]; then

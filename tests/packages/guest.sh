@@ -5,7 +5,8 @@
 #
 #   guest.sh install DEBS TAP   first boot (the dev kernel, not yet installed): install the
 #                               kernel and TERN packages with dpkg, check what DKMS built, try
-#                               the driver on Debian's own kernel (refused)
+#                               the driver on Debian's own kernel (refused), install a second
+#                               kernel (DEBS/second) and see DKMS build for it
 #   guest.sh boot TAP           second boot, from the installed kernel: autoload, the node's
 #                               group and mode, users in and out of the group, removal
 #
@@ -23,8 +24,10 @@ result() { # NAME RC [DIAG...]
 	if [ "$rc" = 0 ]; then echo "ok $n $name" >>"$TAP"; else echo "not ok $n $name" >>"$TAP"; fi
 }
 KREL=$(uname -r)
-# The packages' version (the workspace's), from scripts/package-test.sh.
+# The packages' version (the workspace's) and the second kernel's release, from
+# scripts/package-test.sh.
 VERSION=${TERN_VERSION:?TERN_VERSION: the version of the TERN packages}
+SECOND=${TERN_SECOND_KREL:?TERN_SECOND_KREL: the release of the second kernel}
 MOD=/lib/modules/$KREL/updates/dkms/tern.ko
 RULE=/lib/udev/rules.d/60-tern.rules
 # dpkg without fsync: the guest's root is a 9p export and fsync of every file costs minutes.
@@ -67,6 +70,19 @@ install_phase() {
 	result debian_kernel_is_refused "$([ $rc = 77 ] && [ "$ours" = 1 ] && echo "$out" | grep -q "^tern: kernel $deb_krel lacks CONFIG_RUST=y"; echo $?)" \
 		"dkms build -k $deb_krel: exit $rc" "$(echo "$out" | head -3 | tr '\n' '|')"
 	result debian_kernel_has_no_module "$([ ! -e "/lib/modules/$deb_krel/updates/dkms/tern.ko" ]; echo $?)"
+
+	# A second kernel, installed after the driver (built with Clang): its packages' hooks make
+	# DKMS build tern.ko for it, with the LLVM it was built by, and nobody runs dkms.
+	t0=$SECONDS
+	out=$("${DPKG[@]}" -i second/linux-image-"$SECOND"_*.deb second/linux-headers-"$SECOND"_*.deb 2>&1)
+	rc=$?
+	result second_kernel_install $rc "$((SECONDS - t0)) s (the DKMS build included)" "$(echo "$out" | grep -iE 'error|fail|tern:' | head -3 | tr '\n' ' ')"
+	status=$(dkms status -m tern -v "$VERSION" -k "$SECOND" 2>&1)
+	result dkms_built_for_the_second_kernel "$(echo "$status" | grep -q ': installed$'; echo $?)" "$status"
+	local mod2=/lib/modules/$SECOND/updates/dkms/tern.ko magic
+	magic=$(modinfo -F vermagic "$mod2" 2>&1)
+	result second_module_matches_its_kernel "$(echo "$magic" | grep -q "^$SECOND "; echo $?)" "vermagic: $magic"
+	result first_module_untouched "$(modinfo -F vermagic "$MOD" 2>/dev/null | grep -q "^$KREL "; echo $?)"
 }
 
 boot_phase() {
@@ -93,7 +109,8 @@ boot_phase() {
 	out=$("${DPKG[@]}" -r tern-dkms tern-tools tern-firmware 2>&1)
 	rc=$?
 	result packages_remove $rc "$(echo "$out" | tail -2 | tr '\n' ' ')"
-	result module_gone_from_disk "$([ ! -e "$MOD" ] && ! grep -q 'tern.ko' "/lib/modules/$KREL/modules.dep"; echo $?)"
+	result module_gone_from_disk "$([ ! -e "$MOD" ] && ! grep -q 'tern.ko' "/lib/modules/$KREL/modules.dep" &&
+		[ ! -e "/lib/modules/$SECOND/updates/dkms/tern.ko" ]; echo $?)"
 	result udev_rule_gone "$([ ! -e "$RULE" ]; echo $?)"
 	result dkms_forgot_tern "$([ -z "$(dkms status -m tern 2>&1)" ] && [ ! -e "/usr/src/tern-$VERSION" ]; echo $?)" "$(dkms status -m tern 2>&1)"
 	result firmware_and_tool_gone "$([ ! -e /lib/firmware/tern/tern-fw-v1.bin ] && ! command -v tern >/dev/null; echo $?)"
